@@ -1,0 +1,42 @@
+# QKV Explainer: two commands on a fresh machine — `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test test-fast bench install install-dev browser-deps clean
+
+run: $(VENV)/.runtime  ## serve the app on http://localhost:$(PORT)
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.dev browser-deps  ## the whole test suite: unit, AppTest, real browser
+	$(PY) -m pytest
+
+test-fast: $(VENV)/.dev  ## everything except the browser layer
+	$(PY) -m pytest -m "not browser"
+
+bench: $(VENV)/.dev browser-deps  ## write bench-results.json (medians of repeated runs)
+	$(PY) -m benchmarks
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+browser-deps:  ## Debian's Chromium (Playwright cannot download its own browser here)
+	@if [ ! -x /usr/bin/chromium ]; then \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core; \
+	fi
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache

@@ -1,0 +1,47 @@
+"""Timing and result-file helpers shared by every benchmark."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench-results.json"
+
+
+def median_ms(fn: Callable[[], object], runs: int = 7, warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` in milliseconds over ``runs`` calls after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process in MB, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def machine() -> dict[str, object]:
+    """What the figures were measured on."""
+    mem_kb = next(int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
+    return {"cores": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1)}
+
+
+def write_results(figures: dict[str, float], path: Path = RESULTS) -> None:
+    """Merge figures into the flat JSON results file (other suites' figures are kept)."""
+    current = json.loads(path.read_text()) if path.exists() else {}
+    current.update({k: round(float(v), 3) for k, v in figures.items()})
+    current.update({f"machine_{k}": v for k, v in machine().items()})
+    path.write_text(json.dumps(dict(sorted(current.items())), indent=2) + "\n")

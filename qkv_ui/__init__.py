@@ -1,0 +1,1 @@
+"""qkv_ui: Streamlit-side helpers (page registry, cached resources, chart builders)."""

@@ -1,0 +1,30 @@
+"""Helpers for driving a Streamlit page in Playwright."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def wait_idle(page: Page, timeout: float = 60_000) -> None:
+    """Wait until the script run has finished and the app is idle."""
+    page.wait_for_timeout(150)
+    page.wait_for_selector(IDLE, timeout=timeout)
+    page.wait_for_timeout(150)
+    page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def open_view(page: Page, url: str, heading: str, timeout: float = 90_000) -> None:
+    """Open a URL, wait for the heading and the end of the run, assert no exception."""
+    page.goto(url)
+    expect(page.get_by_role("heading", name=heading).first).to_be_visible(timeout=timeout)
+    wait_idle(page, timeout)
+    assert_no_exception(page)
+
+
+def assert_no_exception(page: Page) -> None:
+    """No Streamlit exception box and no uncaught page error or dialog."""
+    assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
+        '[data-testid="stException"]').first.inner_text()
+    assert getattr(page, "errors", []) == []
