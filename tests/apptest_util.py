@@ -30,7 +30,7 @@ def assert_clean(at: AppTest) -> None:
 
 def chart_specs(at: AppTest) -> list[dict]:
     """The Vega-Lite specs of every Altair chart on the page."""
-    return [json.loads(el.proto.spec) for el in at.get("arrow_vega_lite_chart")]
+    return [json.loads(el.proto.spec) for el in at.get("vega_lite_chart")]
 
 
 def all_text(at: AppTest) -> str:

@@ -27,6 +27,6 @@ def test_home_tells_the_story_in_four_linked_steps():
 
 def test_home_draws_the_weights_times_values_picture():
     at = open_page()
-    charts = at.get("arrow_vega_lite_chart")
+    charts = at.get("vega_lite_chart")
     assert len(charts) == 1
     assert "output = W · v" in charts[0].proto.spec

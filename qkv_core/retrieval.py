@@ -1,0 +1,414 @@
+"""Hard lookup (a Python dict) versus soft attention retrieval over the same store.
+
+A dict answers only for an exact key and raises KeyError otherwise. Soft retrieval
+scores the query against every key, turns the scores into weights with a softmax
+and returns the weighted mix of the values:
+
+    weights = softmax(score(query, keys) / T)      output = weights @ values
+
+As T -> 0 the weights collapse onto the best-scoring key (a nearest-key lookup);
+as T -> inf they spread evenly and the output becomes the plain mean of the values.
+
+Letters: n keys in the store, d key (embedding) width, dv value width.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "LONG_KEY_CHARS",
+    "PRESETS",
+    "SIMILARITIES",
+    "TOPICS",
+    "StoreCheck",
+    "effective_keys",
+    "entropy",
+    "format_mix",
+    "hard_lookup",
+    "is_collapsed",
+    "numbers_preset",
+    "similarity",
+    "soft_lookup",
+    "soft_lookup_scores",
+    "softmax",
+    "validate_store",
+    "video_preset",
+]
+
+SIMILARITIES = ("dot", "scaled_dot", "cosine")
+TOPICS = ("cats", "cooking", "music", "science", "sport")
+LONG_KEY_CHARS = 200
+_MAX_PROBLEMS = 25  # messages listed before the rest are summarised in one line
+_WEIGHT_SUM_TOL = 1e-6
+
+V = TypeVar("V")
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _check_temperature(temperature: float) -> float:
+    """Return temperature as a float, or raise unless it is finite and > 0."""
+    try:
+        t = float(temperature)
+    except (TypeError, ValueError):
+        raise ValueError(f"temperature must be a number, got {temperature!r}") from None
+    if not math.isfinite(t) or t <= 0:
+        raise ValueError(f"temperature must be finite and > 0, got {temperature!r}")
+    return t
+
+
+def _as_float_array(x: Any, name: str) -> np.ndarray:
+    """Convert to a float64 array, raising ValueError on non-numeric or non-finite data."""
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numeric, got {type(x).__name__}") from None
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or inf), got {arr.size} values with "
+                         f"{int(np.sum(~np.isfinite(arr)))} non-finite")
+    return arr
+
+
+def _check_query_keys(query: Any, keys: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a (d,) query against (n, d) keys; return both as float64."""
+    q = _as_float_array(query, "query")
+    k = _as_float_array(keys, "keys")
+    if q.ndim != 1:
+        raise ValueError(f"query must be 1-D with shape (d,), got shape {q.shape}")
+    if k.ndim != 2:
+        raise ValueError(f"keys must be 2-D with shape (n, d), got shape {k.shape}")
+    if k.shape[0] == 0:
+        raise ValueError(f"the store is empty: keys has shape {k.shape}, need at least one key")
+    if k.shape[1] != q.shape[0]:
+        raise ValueError(f"query width does not match key width: query shape {q.shape}, "
+                         f"keys shape {k.shape}")
+    if q.shape[0] == 0:
+        raise ValueError(f"keys and query have width 0: query shape {q.shape}, keys shape {k.shape}")
+    return q, k
+
+
+def _check_weights(weights: Any) -> np.ndarray:
+    """Validate a 1-D probability vector (non-empty, finite, >= 0, sums to 1)."""
+    w = _as_float_array(weights, "weights")
+    if w.ndim != 1 or w.size == 0:
+        raise ValueError(f"weights must be a non-empty 1-D array, got shape {w.shape}")
+    if np.any(w < 0):
+        raise ValueError(f"weights must be >= 0, got minimum {w.min()}")
+    if abs(w.sum() - 1.0) > _WEIGHT_SUM_TOL:
+        raise ValueError(f"weights must sum to 1, got sum {w.sum()}")
+    return w
+
+
+# ---------------------------------------------------------------- soft lookup
+
+
+def softmax(scores: Any, temperature: float = 1.0) -> np.ndarray:
+    """Numerically stable softmax of scores / temperature along the last axis (float64)."""
+    t = _check_temperature(temperature)
+    s = _as_float_array(scores, "scores")
+    if s.ndim == 0 or s.shape[-1] == 0:
+        raise ValueError(f"scores must have at least one entry on the last axis, got shape {s.shape}")
+    # subtract the max before dividing by T: every exponent is <= 0, the best is exactly 0,
+    # so nothing overflows, exact ties stay exact, and the sum is >= 1 (never 0)
+    shifted = (s - s.max(axis=-1, keepdims=True)) / t
+    with np.errstate(over="ignore", under="ignore"):  # huge gap / tiny T -> -inf -> weight 0
+        e = np.exp(shifted)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def similarity(query: Any, keys: Any, kind: str) -> np.ndarray:
+    """Score a (d,) query against (n, d) keys with one of SIMILARITIES; returns (n,)."""
+    if kind not in SIMILARITIES:
+        raise ValueError(f"unknown similarity {kind!r}; valid kinds are {', '.join(SIMILARITIES)}")
+    q, k = _check_query_keys(query, keys)
+    _, d = k.shape
+    if kind == "cosine":
+        q, k = _unit(q), _unit(k)                # (d,), (n, d); zero rows stay zero
+    # row-wise sum rather than BLAS: identical keys get bit-identical scores (exact ties)
+    with np.errstate(over="ignore", invalid="ignore"):
+        scores = (k * q).sum(axis=-1)            # (n, d) * (d,) -> (n,)
+    if kind == "scaled_dot":
+        scores = scores / math.sqrt(d)
+    elif kind == "cosine":
+        scores = np.clip(scores, -1.0, 1.0)
+    return scores
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    """Scale vectors (last axis) to unit length without overflow; zero vectors stay zero."""
+    peak = np.abs(x).max(axis=-1, keepdims=True)           # pre-scale so squares cannot overflow
+    safe_peak = np.where(peak > 0, peak, 1.0)
+    y = x / safe_peak
+    norm = np.sqrt((y * y).sum(axis=-1, keepdims=True))
+    return np.where(norm > 0, y / np.where(norm > 0, norm, 1.0), 0.0)
+
+
+def soft_lookup_scores(scores: Any, values: Any,
+                       temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Soft retrieval from precomputed (n,) scores: returns (weights @ values, weights)."""
+    s = np.asarray(scores)
+    if s.ndim != 1:
+        raise ValueError(f"scores must be 1-D with shape (n,), got shape {s.shape}")
+    if s.size == 0:
+        raise ValueError("the store is empty: need at least one key to look up")
+    if s.dtype.kind in "fc" and not np.all(np.isfinite(s)):
+        raise ValueError("scores must be finite (no NaN or inf); did the similarity overflow?")
+    v = _as_float_array(values, "values")
+    if v.ndim not in (1, 2):
+        raise ValueError(f"values must have shape (n,) or (n, dv), got shape {v.shape}")
+    if v.shape[0] != s.shape[0]:
+        raise ValueError(f"one value per key needed: scores shape {s.shape}, values shape {v.shape}")
+    weights = softmax(s, temperature)            # (n,)
+    output = np.asarray(weights @ v)             # (n,) @ (n,) -> ();  (n,) @ (n, dv) -> (dv,)
+    return output, weights
+
+
+def soft_lookup(query: Any, keys: Any, values: Any,
+                temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Attention over a store: softmax(keys @ query / T) mixes values; returns (output, weights).
+
+    1) score   s = keys @ query                       (n,)
+    2) weigh   w = softmax(s / T)                     (n,)
+    3) mix     output = w @ values                    () or (dv,)
+    """
+    q, k = _check_query_keys(query, keys)
+    v = _as_float_array(values, "values")
+    if v.ndim >= 1 and v.shape[0] != k.shape[0]:
+        raise ValueError(f"one value per key needed: keys shape {k.shape}, values shape {v.shape}")
+    scores = similarity(q, k, "dot")             # 1) (n,)
+    return soft_lookup_scores(scores, v, temperature)       # 2) + 3)
+
+
+# ---------------------------------------------------------------- hard lookup
+
+
+def hard_lookup(store: Mapping[str, V], query: str) -> V:
+    """Dict lookup as shown on the page: store[query] for an exact key, else KeyError."""
+    return store[query]
+
+
+# ---------------------------------------------------------------- reading the weights
+
+
+def is_collapsed(weights: Any, tol: float = 1e-3) -> bool:
+    """True when one weight is >= 1 - tol: the soft answer has become the nearest-key lookup."""
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating)) or not 0 <= tol < 1:
+        raise ValueError(f"tol must be in [0, 1), got {tol!r}")
+    w = _check_weights(weights)
+    return bool(w.max() >= 1.0 - tol)
+
+
+def entropy(weights: Any) -> float:
+    """Shannon entropy of the weights in nats, with 0 * log 0 = 0."""
+    w = _check_weights(weights)
+    p = w[w > 0]
+    return max(0.0, float(-(p * np.log(p)).sum()))
+
+
+def effective_keys(weights: Any) -> float:
+    """exp(entropy): how many keys the answer really blends (1 = one key, n = uniform)."""
+    return float(math.exp(entropy(weights)))
+
+
+def format_mix(weights_or_profile: Any, labels: Sequence[str], top: int = 3) -> str:
+    """Caption such as '70 % cats, 20 % music, 10 % science' (largest first, < 1 % omitted)."""
+    w = _as_float_array(weights_or_profile, "weights")
+    if w.ndim != 1:
+        raise ValueError(f"weights must be 1-D, got shape {w.shape}")
+    if len(labels) != w.size:
+        raise ValueError(f"one label per weight needed: {w.size} weights, {len(labels)} labels")
+    if np.any(w < 0):
+        raise ValueError(f"weights must be >= 0, got minimum {w.min()}")
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"top must be an integer >= 1, got {top!r}")
+    order = sorted(range(w.size), key=lambda i: (-w[i], i))  # largest first, ties keep label order
+    parts = [f"{100 * w[i]:.0f} % {labels[i]}" for i in order[:top] if w[i] >= 0.01]
+    return ", ".join(parts) if parts else "spread thin: no item reaches 1 %"
+
+
+# ---------------------------------------------------------------- store presets
+
+# (title, {topic: share}); shares in each row add up to 1, missing topics are 0
+_VIDEOS: tuple[tuple[str, dict[str, float]], ...] = (
+    ("funny cat compilation: kittens doing silly things", {"cats": 0.9, "music": 0.1}),
+    ("kitten learns to play piano", {"cats": 0.6, "music": 0.4}),
+    ("my cat judges my cooking", {"cats": 0.6, "cooking": 0.4}),
+    ("why cats always land on their feet", {"cats": 0.5, "science": 0.5}),
+    ("easy weeknight pasta in twenty minutes", {"cooking": 1.0}),
+    ("the physics of a perfect pizza toss", {"science": 0.6, "cooking": 0.4}),
+    ("sourdough bread from scratch for beginners", {"cooking": 0.9, "science": 0.1}),
+    ("what to eat the night before a big race", {"sport": 0.6, "cooking": 0.4}),
+    ("guitar chords for absolute beginners", {"music": 1.0}),
+    ("piano cover of a classic film theme", {"music": 0.9, "cats": 0.1}),
+    ("why some songs get stuck in your head", {"music": 0.6, "science": 0.4}),
+    ("why the sky is blue", {"science": 1.0}),
+    ("how black holes bend light", {"science": 1.0}),
+    ("marathon training for beginners", {"sport": 0.9, "science": 0.1}),
+    ("best goals of the football season", {"sport": 0.9, "music": 0.1}),
+    ("ten minute morning stretch routine", {"sport": 0.8, "music": 0.2}),
+)
+
+_NUMBER_WORDS = ("one", "two", "three", "four", "five", "six",
+                 "seven", "eight", "nine", "ten", "eleven", "twelve")
+
+
+def video_preset() -> pd.DataFrame:
+    """Video titles with a topic profile (one float column per TOPICS entry, rows sum to 1)."""
+    rows = [{"title": title, **{t: float(mix.get(t, 0.0)) for t in TOPICS}} for title, mix in _VIDEOS]
+    return pd.DataFrame(rows, columns=["title", *TOPICS])
+
+
+def numbers_preset() -> pd.DataFrame:
+    """Number words and their values ('one' -> 1.0 ... 'twelve' -> 12.0)."""
+    return pd.DataFrame({"key": list(_NUMBER_WORDS),
+                         "value": [float(i) for i in range(1, len(_NUMBER_WORDS) + 1)]})
+
+
+PRESETS: Mapping[str, Callable[[], pd.DataFrame]] = MappingProxyType({
+    "videos": video_preset,
+    "numbers": numbers_preset,
+})
+
+
+# ---------------------------------------------------------------- user-edited store
+
+
+@dataclass(frozen=True)
+class StoreCheck:
+    """A user-edited store after validation: usable keys and values plus what was fixed."""
+
+    keys: list[str]
+    values: np.ndarray          # (n, dv) float64
+    problems: list[str]         # human-readable, one line each
+    dropped_rows: int
+
+
+def _short(x: Any, limit: int = 40) -> str:
+    """A repr for messages, cut to `limit` characters."""
+    try:
+        text = repr(x) if isinstance(x, str) else str(x)
+    except Exception:  # a hostile __str__ (or a 5000-digit int) must not break validation
+        text = f"<{type(x).__name__}>"
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _is_missing(cell: Any) -> bool:
+    """True for None, NaN, pd.NA, NaT (scalars only; containers are never 'missing')."""
+    if cell is None:
+        return True
+    try:
+        return bool(pd.api.types.is_scalar(cell) and pd.isna(cell))
+    except (TypeError, ValueError):
+        return False
+
+
+def _clean_key(cell: Any) -> str | None:
+    """Stripped key text, or None when the cell is missing or blank."""
+    if _is_missing(cell):
+        return None
+    try:
+        text = cell if isinstance(cell, str) else str(cell)
+    except Exception:  # a hostile __str__ must not break validation
+        return None
+    text = text.strip()
+    return text or None
+
+
+def _parse_number(cell: Any) -> tuple[float | None, str | None]:
+    """(value, None) for a usable number, else (None, reason)."""
+    if _is_missing(cell):
+        return None, "is empty"
+    if isinstance(cell, (bool, np.bool_)) or not pd.api.types.is_scalar(cell):
+        return None, f"is not a number ({_short(cell)})"
+    try:
+        x = float(cell.strip()) if isinstance(cell, str) else float(cell)
+    except OverflowError:
+        return None, f"is not finite ({_short(cell)})"
+    except (TypeError, ValueError):
+        return None, f"is not a number ({_short(cell)})"
+    if math.isnan(x):                            # text such as 'nan' (a real NaN is 'empty')
+        return None, f"is not a number ({_short(cell)})"
+    if not math.isfinite(x):
+        return None, f"is not finite ({_short(cell)})"
+    return x, None
+
+
+def _column(df: pd.DataFrame, name: Any, problems: list[str]) -> pd.Series | None:
+    """The first column called `name`, noting duplicates; None (with a message) if absent."""
+    positions = [i for i, c in enumerate(df.columns) if c == name]
+    if not positions:
+        problems.append(f"column {_short(name)} is missing")
+        return None
+    if len(positions) > 1:
+        problems.append(f"column {_short(name)} appears {len(positions)} times; using the first")
+    return df.iloc[:, positions[0]]
+
+
+def validate_store(df: pd.DataFrame, key_column: str, value_columns: Sequence[str]) -> StoreCheck:
+    """Clean a user-edited store: drop unusable rows, keep the last of duplicate keys, never raise."""
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    if isinstance(value_columns, str) or len(value_columns) == 0:
+        raise ValueError(f"value_columns must be a non-empty list of column names, got {value_columns!r}")
+    value_columns = list(value_columns)
+    dv = len(value_columns)
+    problems: list[str] = []
+
+    key_col = _column(df, key_column, problems)
+    value_cols = [_column(df, c, problems) for c in value_columns]
+    if key_col is None or any(c is None for c in value_cols):
+        problems.append("the store is empty: required columns are missing")
+        return StoreCheck([], np.empty((0, dv)), problems, len(df))
+    if len(df) == 0:
+        problems.append("the store is empty: add at least one row")
+        return StoreCheck([], np.empty((0, dv)), problems, 0)
+
+    # 1) per row: a key and one finite number per value column, else drop the row
+    kept: dict[str, tuple[int, list[float]]] = {}    # key -> (row number, values); dict order
+    seen: dict[str, list[int]] = {}                   # key -> row numbers that carried it
+    dropped = 0
+    key_cells = key_col.tolist()
+    value_cells = [c.tolist() for c in value_cols]
+    for pos, key_cell in enumerate(key_cells):
+        row = pos + 1
+        key = _clean_key(key_cell)
+        if key is None:
+            problems.append(f"row {row}: key is blank; row dropped")
+            dropped += 1
+            continue
+        parsed = [_parse_number(cells[pos]) for cells in value_cells]
+        bad = [f"{_short(name)} {reason}" for name, (_, reason) in zip(value_columns, parsed) if reason]
+        if bad:
+            problems.append(f"row {row} ({_short(key)}): {'; '.join(bad)}; row dropped")
+            dropped += 1
+            continue
+        if len(key) > LONG_KEY_CHARS:
+            problems.append(f"row {row}: key is {len(key)} characters long (kept)")
+        # 2) duplicates: the last row wins, as in dict(pairs)
+        seen.setdefault(key, []).append(row)
+        kept[key] = (row, [x for x, _ in parsed])
+
+    for key, rows in seen.items():
+        if len(rows) > 1:
+            problems.append(f"key {_short(key)} appears in rows {', '.join(map(str, rows))}; "
+                            f"keeping the last (row {rows[-1]})")
+            dropped += len(rows) - 1
+
+    keys = list(kept)
+    values = np.array([v for _, v in kept.values()], dtype=np.float64).reshape(len(keys), dv)  # (n, dv)
+    if not keys:  # first, so the cap below can never hide it
+        problems.insert(0, "the store is empty: no row has both a key and numeric values")
+    if len(problems) > _MAX_PROBLEMS:
+        extra = len(problems) - (_MAX_PROBLEMS - 1)
+        problems = [*problems[: _MAX_PROBLEMS - 1], f"… and {extra} more problems"]
+    return StoreCheck(keys, values, problems, dropped)

@@ -1,0 +1,384 @@
+"""Gaussian smoothing as a weighted average, and its content-aware cousin.
+
+Smoothing a series v of length T replaces every value by a weighted average
+of its neighbours:
+
+    out_i = sum_j w_ij v_j,      sum_j w_ij = 1 for every row i.
+
+* Gaussian: w_ij ∝ exp(−(i−j)² / 2σ²) — the weights depend only on *where*
+  j is relative to i.
+* Content-aware (bilateral / Nadaraya–Watson):
+  w_ij ∝ exp(−(i−j)² / 2σₜ²) · exp(−(v_i−v_j)² / 2σᵥ²) — the weights also
+  depend on *what* v_j is compared with v_i.
+
+Taking logs, log w_ij = score_ij − log Z_i with
+score_ij = position term + content term, and the row normalisation
+exp(score_ij) / Z_i is a softmax over j.  Replace the hand-made scores by
+learned query·key dot products and this is attention.
+
+Both kernels are cut off at a radius r = int(truncate·σ + 0.5) (the rule of
+scipy.ndimage.gaussian_filter1d); near the ends of the series the cut bump is
+renormalised so every row still sums to 1.
+
+Letters: T series length, r kernel radius, B block count of a downsampled
+matrix, s block size (time steps per block).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+from scipy import ndimage
+
+__all__ = [
+    "kernel_radius",
+    "gaussian_weights",
+    "weight_row",
+    "smooth",
+    "content_aware_weights",
+    "content_aware_row",
+    "content_aware_smooth",
+    "downsample_matrix",
+    "downsampled_gaussian_weights",
+    "downsampled_content_aware_weights",
+]
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _check_positive(name: str, x: object, allow_inf: bool = False) -> float:
+    """Return x as a float, or raise if it is not a number > 0 (inf only if allowed)."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise ValueError(f"{name} must be a real number > 0, got {x!r}")
+    x = float(x)
+    if allow_inf:
+        if math.isnan(x) or x <= 0:
+            raise ValueError(f"{name} must be a number > 0 (np.inf allowed), got {x}")
+    elif not math.isfinite(x) or x <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {x}")
+    return x
+
+
+def _check_length(n: object) -> int:
+    """Return n as an int, or raise if it is not an integer >= 1."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    return int(n)
+
+
+def _check_index(i: object, n: int) -> int:
+    """Return i as an int, or raise if it is not a row index in [0, n)."""
+    if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 0 <= i < n:
+        raise ValueError(f"row index i must be an integer in [0, {n}), got {i!r}")
+    return int(i)
+
+
+def _check_values(values: object) -> np.ndarray:
+    """Return values as a finite, non-empty, 1-D float64 array, or raise."""
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"values must be real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"values must be 1-D, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError("values must not be empty")
+    arr = arr.astype(np.float64, copy=False)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"values must be finite; {int(bad.sum())} are NaN or inf "
+            f"(first at index {first}: {arr[first]})"
+        )
+    return arr
+
+
+def _check_max_size(max_size: object) -> int:
+    """Return max_size as an int, or raise if it is not an integer >= 1."""
+    if isinstance(max_size, bool) or not isinstance(max_size, numbers.Integral) or max_size < 1:
+        raise ValueError(f"max_size must be an integer >= 1, got {max_size!r}")
+    return int(max_size)
+
+
+# ------------------------------------------------------------------- kernels
+
+
+def kernel_radius(sigma: float, truncate: float = 4.0) -> int:
+    """Kernel radius r = int(truncate * sigma + 0.5), as in scipy.ndimage.gaussian_filter1d."""
+    sigma = _check_positive("sigma", sigma)
+    truncate = _check_positive("truncate", truncate)
+    reach = truncate * sigma + 0.5
+    if not math.isfinite(reach):
+        raise ValueError(f"truncate * sigma is too large to be a radius: {truncate} * {sigma}")
+    return int(reach)
+
+
+def _effective_radius(n: int, sigma: float, truncate: float) -> int:
+    """Radius clipped to n - 1: offsets farther than that never land inside the series."""
+    return min(kernel_radius(sigma, truncate), n - 1)
+
+
+def _position_kernel(sigma: float, radius: int) -> np.ndarray:
+    """Unnormalised bump exp(−d²/2σ²) for d = −radius..radius, shape (2r+1,)."""
+    d = np.arange(-radius, radius + 1)
+    sigma2 = sigma * sigma
+    if sigma2 == 0.0:  # σ so small that σ² underflows: only d = 0 survives
+        return (d == 0).astype(np.float64)
+    # Same expression as scipy's _gaussian_kernel1d, so the interior matches bit for bit.
+    return np.exp(-0.5 / sigma2 * d**2)
+
+
+def _edge_normalisers(n: int, kernel: np.ndarray, radius: int, rows: np.ndarray) -> np.ndarray:
+    """Sum of the kernel over the offsets that stay inside [0, n) for each row in rows."""
+    cum = np.concatenate(([0.0], np.cumsum(kernel)))  # cum[m] = kernel[:m].sum()
+    lo = np.maximum(-radius, -rows) + radius  # first in-bounds tap
+    hi = np.minimum(radius, n - 1 - rows) + radius  # last in-bounds tap
+    return cum[hi + 1] - cum[lo]
+
+
+# ------------------------------------------------------------------ Gaussian
+
+
+def gaussian_weights(n: int, sigma: float, truncate: float = 4.0) -> np.ndarray:
+    """Gaussian weight matrix W (T, T): W_ij ∝ exp(−(i−j)²/2σ²) for |i−j| ≤ r, rows sum to 1."""
+    n = _check_length(n)
+    sigma = _check_positive("sigma", sigma)
+    truncate = _check_positive("truncate", truncate)
+    radius = _effective_radius(n, sigma, truncate)
+    kernel = _position_kernel(sigma, radius)  # (2r+1,)
+    offset = np.arange(n)[None, :] - np.arange(n)[:, None]  # (T, T): j − i
+    inside = np.abs(offset) <= radius
+    w = np.where(inside, kernel[np.clip(offset, -radius, radius) + radius], 0.0)  # (T, T)
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def weight_row(n: int, i: int, sigma: float, truncate: float = 4.0) -> np.ndarray:
+    """Row i of gaussian_weights(n, sigma, truncate), shape (T,), without forming the matrix."""
+    n = _check_length(n)
+    i = _check_index(i, n)
+    sigma = _check_positive("sigma", sigma)
+    truncate = _check_positive("truncate", truncate)
+    radius = _effective_radius(n, sigma, truncate)
+    kernel = _position_kernel(sigma, radius)
+    lo, hi = max(0, i - radius), min(n, i + radius + 1)
+    row = np.zeros(n)
+    row[lo:hi] = kernel[lo - i + radius : hi - i + radius]
+    return row / row.sum()
+
+
+def smooth(values: np.ndarray, sigma: float, truncate: float = 4.0) -> np.ndarray:
+    """Gaussian-smoothed values, equal to gaussian_weights(T, σ, truncate) @ values, in O(T·r).
+
+    One correlation with the normalised kernel (zero padding outside the
+    series) gives the right answer wherever the whole bump fits, where the
+    normaliser is exactly 1.  Only the first and last r outputs see a cut
+    bump; they are divided by the part of the kernel that stayed inside.
+    """
+    v = _check_values(values)  # (T,)
+    sigma = _check_positive("sigma", sigma)
+    truncate = _check_positive("truncate", truncate)
+    n = v.size
+    radius = _effective_radius(n, sigma, truncate)
+    if radius == 0:
+        return v.copy()
+    kernel = _position_kernel(sigma, radius)
+    kernel = kernel / kernel.sum()  # (2r+1,), sums to 1
+    out = ndimage.correlate1d(v, kernel, mode="constant", cval=0.0)  # (T,)
+    edge = np.unique(np.concatenate((np.arange(min(radius, n)), np.arange(max(n - radius, 0), n))))
+    out[edge] /= _edge_normalisers(n, kernel, radius, edge)
+    return out
+
+
+# ------------------------------------------------------------- content-aware
+
+
+def _content_factor(dv: np.ndarray, sigma_v: float) -> np.ndarray:
+    """exp(−dv²/2σᵥ²), the content part of the weight; all ones when σᵥ = inf."""
+    if math.isinf(sigma_v):
+        return np.ones_like(dv)
+    with np.errstate(over="ignore"):  # huge |dv|/σᵥ → inf → weight 0, which is right
+        return np.exp(-0.5 * (dv / sigma_v) ** 2)
+
+
+def _content_aware_band(
+    v: np.ndarray, rows: slice, cols: slice, kernel: np.ndarray, radius: int, sigma_v: float
+) -> np.ndarray:
+    """Unnormalised content-aware weights for a rectangle of rows × cols, shape (rows, cols)."""
+    i = np.arange(rows.start, rows.stop)[:, None]  # (R, 1)
+    j = np.arange(cols.start, cols.stop)[None, :]  # (1, C)
+    offset = j - i  # (R, C)
+    inside = np.abs(offset) <= radius
+    position = np.where(inside, kernel[np.clip(offset, -radius, radius) + radius], 0.0)
+    dv = v[rows, None] - v[None, cols]  # (R, C)
+    return position * _content_factor(dv, sigma_v)
+
+
+def _content_aware_setup(
+    values: np.ndarray, sigma_t: float, sigma_v: float, truncate: float
+) -> tuple[np.ndarray, float, np.ndarray, int]:
+    """Validate the content-aware arguments; return (v, σᵥ, position kernel, radius)."""
+    v = _check_values(values)
+    sigma_t = _check_positive("sigma_t", sigma_t)
+    sigma_v = _check_positive("sigma_v", sigma_v, allow_inf=True)
+    truncate = _check_positive("truncate", truncate)
+    radius = _effective_radius(v.size, sigma_t, truncate)
+    return v, sigma_v, _position_kernel(sigma_t, radius), radius
+
+
+def content_aware_weights(
+    values: np.ndarray, sigma_t: float, sigma_v: float, truncate: float = 4.0
+) -> np.ndarray:
+    """Content-aware weight matrix (T, T); forms all T² entries, so for small T only.
+
+    w_ij ∝ exp(−(i−j)²/2σₜ²) · exp(−(v_i−v_j)²/2σᵥ²) for |i−j| ≤ r, rows sum to 1.
+    In log form the weight is a score, score_ij = −(i−j)²/2σₜ² (position)
+    − (v_i−v_j)²/2σᵥ² (content), and normalising exp(score) over each row is
+    a softmax: swap the hand-made score for a query·key product and this is
+    attention.  σᵥ = inf removes the content term and gives gaussian_weights.
+    """
+    v, sigma_v, kernel, radius = _content_aware_setup(values, sigma_t, sigma_v, truncate)
+    n = v.size
+    w = _content_aware_band(v, slice(0, n), slice(0, n), kernel, radius, sigma_v)  # (T, T)
+    return w / w.sum(axis=1, keepdims=True)  # diagonal weight is 1, so no row is all zero
+
+
+def content_aware_row(
+    values: np.ndarray, i: int, sigma_t: float, sigma_v: float, truncate: float = 4.0
+) -> np.ndarray:
+    """Row i of content_aware_weights, shape (T,), computed over the band only.
+
+    The row is softmax_j(position score + content score): see content_aware_weights.
+    """
+    v, sigma_v, kernel, radius = _content_aware_setup(values, sigma_t, sigma_v, truncate)
+    n = v.size
+    i = _check_index(i, n)
+    lo, hi = max(0, i - radius), min(n, i + radius + 1)
+    row = np.zeros(n)
+    row[lo:hi] = _content_aware_band(v, slice(i, i + 1), slice(lo, hi), kernel, radius, sigma_v)[0]
+    return row / row.sum()
+
+
+def content_aware_smooth(
+    values: np.ndarray, sigma_t: float, sigma_v: float, truncate: float = 4.0
+) -> np.ndarray:
+    """Content-aware smoothed values, equal to content_aware_weights(...) @ values, in O(T·r).
+
+    out_i = Σ_j exp(score_ij) v_j / Σ_j exp(score_ij) with
+    score_ij = −(i−j)²/2σₜ² − (v_i−v_j)²/2σᵥ²: a softmax-weighted average, the
+    step before attention.  Loops over the r offsets (not the T points); the
+    weight of the pair (i, i+d) is shared by (i+d, i), so each d > 0 is
+    computed once and added to both rows.
+    """
+    v, sigma_v, kernel, radius = _content_aware_setup(values, sigma_t, sigma_v, truncate)
+    # d = 0: the diagonal has position and content factor 1.
+    numerator = v.copy()  # (T,)
+    denominator = np.ones_like(v)  # (T,)
+    for d in range(1, radius + 1):
+        left, right = v[:-d], v[d:]  # (T−d,): pairs (i, i+d)
+        w = kernel[radius + d] * _content_factor(left - right, sigma_v)  # (T−d,)
+        numerator[:-d] += w * right
+        denominator[:-d] += w
+        numerator[d:] += w * left
+        denominator[d:] += w
+    return numerator / denominator
+
+
+# ---------------------------------------------------------------- downsample
+
+
+def _block_starts(n: int, max_size: int) -> tuple[np.ndarray, int]:
+    """Starts of equal blocks of s = ceil(n / max_size) steps (the last may be shorter), and s."""
+    size = -(-n // max_size)
+    return np.arange(0, n, size), size
+
+
+def _block_lengths(starts: np.ndarray, n: int) -> np.ndarray:
+    """Length of each block given its start, shape (B,)."""
+    return np.diff(np.append(starts, n))
+
+
+def downsample_matrix(
+    w: np.ndarray, max_size: int = 200
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Block-average a 2-D matrix to at most max_size × max_size cells.
+
+    Blocks hold s = ceil(n / max_size) consecutive rows (columns); the last
+    block may be shorter.  Returns (small (B_rows, B_cols), row_starts,
+    col_starts), the starts being the original index of each block's first
+    row / column.  A matrix already small enough comes back unchanged.
+    """
+    max_size = _check_max_size(max_size)
+    w = np.asarray(w)
+    if w.ndim != 2 or w.size == 0:
+        raise ValueError(f"w must be a non-empty 2-D matrix, got shape {w.shape}")
+    n_rows, n_cols = w.shape
+    row_starts, _ = _block_starts(n_rows, max_size)
+    col_starts, _ = _block_starts(n_cols, max_size)
+    if n_rows <= max_size and n_cols <= max_size:
+        return w, row_starts, col_starts
+    sums = np.add.reduceat(np.add.reduceat(w, row_starts, axis=0), col_starts, axis=1)  # (Br, Bc)
+    cells = np.outer(_block_lengths(row_starts, n_rows), _block_lengths(col_starts, n_cols))
+    return sums / cells, row_starts, col_starts
+
+
+def downsampled_gaussian_weights(
+    n: int, sigma: float, truncate: float = 4.0, max_size: int = 200
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """downsample_matrix(gaussian_weights(n, ...)) without forming the T × T matrix.
+
+    Row i's mass inside a column block [a, b) is a difference of the
+    cumulative kernel, so the cost is O(T·B) whatever σ is.
+    """
+    n = _check_length(n)
+    sigma = _check_positive("sigma", sigma)
+    truncate = _check_positive("truncate", truncate)
+    max_size = _check_max_size(max_size)
+    if n <= max_size:
+        return downsample_matrix(gaussian_weights(n, sigma, truncate), max_size)
+    radius = _effective_radius(n, sigma, truncate)
+    kernel = _position_kernel(sigma, radius)
+    cum = np.concatenate(([0.0], np.cumsum(kernel)))  # cum[m] = kernel[:m].sum(), (2r+2,)
+    starts, size = _block_starts(n, max_size)  # (B,)
+    edges = np.append(starts, n)  # (B+1,)
+    lengths = _block_lengths(starts, n)
+    small = np.empty((starts.size, starts.size))
+    for b, a in enumerate(starts):
+        i = np.arange(a, min(a + size, n))[:, None]  # (s, 1)
+        # Mass of row i at columns j < e: taps d = j − i ≤ e − 1 − i.
+        below = cum[np.clip(edges[None, :] - i + radius, 0, 2 * radius + 1)]  # (s, B+1)
+        block_mass = np.diff(below, axis=1)  # (s, B)
+        row_total = below[:, -1] - below[:, 0]  # (s,) the normaliser Z_i
+        small[b] = (block_mass / row_total[:, None]).sum(axis=0) / (lengths[b] * lengths)
+    return small, starts, starts.copy()
+
+
+def downsampled_content_aware_weights(
+    values: np.ndarray, sigma_t: float, sigma_v: float, truncate: float = 4.0, max_size: int = 200
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """downsample_matrix(content_aware_weights(...)) without forming the T × T matrix.
+
+    Works one block of s rows at a time over the band of columns it can
+    reach, so memory stays O(s·(s + r)) and time O(T·(s + r)).
+    """
+    v, sigma_v, kernel, radius = _content_aware_setup(values, sigma_t, sigma_v, truncate)
+    max_size = _check_max_size(max_size)
+    n = v.size
+    if n <= max_size:
+        return downsample_matrix(content_aware_weights(v, sigma_t, sigma_v, truncate), max_size)
+    starts, size = _block_starts(n, max_size)  # (B,)
+    lengths = _block_lengths(starts, n)
+    small = np.zeros((starts.size, starts.size))
+    for b, a in enumerate(starts):
+        stop = min(a + size, n)
+        # Columns the rows a..stop−1 reach, widened to whole column blocks.
+        first_block = max(0, a - radius) // size
+        last_block = (min(n, stop + radius) - 1) // size
+        c0, c1 = first_block * size, min(n, (last_block + 1) * size)
+        band = _content_aware_band(v, slice(a, stop), slice(c0, c1), kernel, radius, sigma_v)
+        band /= band.sum(axis=1, keepdims=True)  # (s, C): the band holds each row's whole support
+        block_sums = np.add.reduceat(band.sum(axis=0), np.arange(0, c1 - c0, size))  # (blocks,)
+        small[b, first_block : last_block + 1] = block_sums
+    return small / np.outer(lengths, lengths), starts, starts.copy()

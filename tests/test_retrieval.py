@@ -1,0 +1,515 @@
+"""Tests for qkv_core.retrieval: dict lookup versus soft attention retrieval."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from qkv_core.retrieval import (
+    LONG_KEY_CHARS,
+    PRESETS,
+    SIMILARITIES,
+    TOPICS,
+    StoreCheck,
+    effective_keys,
+    entropy,
+    format_mix,
+    hard_lookup,
+    is_collapsed,
+    numbers_preset,
+    similarity,
+    soft_lookup,
+    soft_lookup_scores,
+    softmax,
+    validate_store,
+    video_preset,
+)
+
+
+def _store(n: int = 5, d: int = 4, dv: int | None = None, seed: int = 0):
+    """A random (query, keys, values) triple; values are (n,) when dv is None."""
+    rng = np.random.default_rng(seed)
+    shape = (n,) if dv is None else (n, dv)
+    return rng.normal(size=d), rng.normal(size=(n, d)), rng.normal(size=shape)
+
+
+# ---------------------------------------------------------------- softmax
+
+
+@pytest.mark.parametrize("scores, temperature", [
+    ([1.0, 2.0, 3.0], 1.0),                 # ordinary scores
+    ([-5.0, 0.0, 5.0, 5.0], 0.3),           # sharpened, with a tie
+    ([1e4, -1e4, 0.0], 1e-6),               # extreme gap at tiny T
+    ([7.0], 2.0),                            # one key only
+])
+def test_softmax_weights_are_a_distribution(scores, temperature):
+    w = softmax(scores, temperature)
+    assert np.all(np.isfinite(w))
+    assert np.all(w >= 0)
+    assert w.sum() == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("temperature", [0.1, 1.0, 3.7])
+def test_softmax_matches_torch(temperature):
+    scores = np.random.default_rng(1).normal(size=(3, 9)) * 4
+    ref = torch.softmax(torch.tensor(scores) / temperature, dim=-1).numpy()
+    np.testing.assert_allclose(softmax(scores, temperature), ref, rtol=1e-12, atol=1e-15)
+
+
+# ---------------------------------------------------------------- soft_lookup
+
+
+@pytest.mark.parametrize("temperature", [0.05, 0.5, 1.0, 10.0])
+@pytest.mark.parametrize("dv", [None, 1, 3])
+def test_soft_lookup_matches_torch_reference(temperature, dv):
+    q, k, v = _store(n=7, d=6, dv=dv, seed=3)
+    qt, kt, vt = map(torch.tensor, (q, k, v))
+    w_ref = torch.softmax(kt @ qt / temperature, dim=0)
+    out_ref = w_ref @ vt
+    out, w = soft_lookup(q, k, v, temperature)
+    np.testing.assert_allclose(w, w_ref.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(out, out_ref.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dv, out_shape", [
+    (None, ()),     # one number per key -> a single number
+    (1, (1,)),      # a one-column table -> a length-1 vector
+    (4, (4,)),      # topic profiles -> a profile
+])
+def test_soft_lookup_output_shape(dv, out_shape):
+    q, k, v = _store(dv=dv)
+    out, w = soft_lookup(q, k, v)
+    assert out.shape == out_shape
+    assert w.shape == (k.shape[0],)
+
+
+@pytest.mark.parametrize("dv", [None, 3])
+def test_cold_limit_is_nearest_key_lookup(dv):
+    q, k, v = _store(n=6, dv=dv, seed=5)
+    best = int(np.argmax(k @ q))
+    out, w = soft_lookup(q, k, v, temperature=1e-6)
+    expected = np.zeros(6)
+    expected[best] = 1.0
+    np.testing.assert_array_equal(w, expected)
+    np.testing.assert_allclose(out, v[best], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("dv", [None, 3])
+def test_hot_limit_is_plain_mean(dv):
+    q, k, v = _store(n=6, dv=dv, seed=6)
+    out, w = soft_lookup(q, k, v, temperature=1e9)
+    np.testing.assert_allclose(w, np.full(6, 1 / 6), rtol=1e-8)
+    np.testing.assert_allclose(out, v.mean(axis=0), rtol=1e-7, atol=1e-9)
+
+
+def test_exact_ties_split_evenly_at_tiny_temperature():
+    q = np.array([0.3, -1.2, 0.7])
+    best = np.array([2.0, -1.0, 1.0])
+    keys = np.stack([best, -best, best, np.zeros(3)])   # rows 0 and 2 are identical best keys
+    values = np.array([10.0, 99.0, 20.0, 50.0])
+    out, w = soft_lookup(q, keys, values, temperature=1e-6)
+    np.testing.assert_array_equal(w, [0.5, 0.0, 0.5, 0.0])
+    assert out == pytest.approx(15.0)
+
+
+def test_huge_scores_at_tiny_temperature_stay_finite():
+    scores = np.array([1e4, 1e4 - 1.0, -1e4])
+    out, w = soft_lookup_scores(scores, np.array([1.0, 2.0, 3.0]), temperature=1e-6)
+    assert np.all(np.isfinite(w)) and np.isfinite(out)
+    np.testing.assert_array_equal(w, [1.0, 0.0, 0.0])
+
+
+def test_soft_lookup_is_soft_lookup_scores_on_dot_scores():
+    q, k, v = _store(n=5, dv=2, seed=9)
+    out_a, w_a = soft_lookup(q, k, v, 0.7)
+    out_b, w_b = soft_lookup_scores(similarity(q, k, "dot"), v, 0.7)
+    np.testing.assert_array_equal(w_a, w_b)
+    np.testing.assert_array_equal(out_a, out_b)
+
+
+def test_lower_temperature_concentrates_weight():
+    q, k, v = _store(n=8, seed=11)
+    spreads = [effective_keys(soft_lookup(q, k, v, t)[1]) for t in (10.0, 1.0, 0.1, 0.01)]
+    assert spreads == sorted(spreads, reverse=True)
+    assert spreads[0] > 7.5 and spreads[-1] < 1.1
+
+
+_Q, _K, _V = _store(n=4, d=3)
+
+ERROR_CASES = [
+    # (function, args, message substring)
+    (soft_lookup, (_Q, _K, _V, 0.0), "temperature must be finite and > 0"),           # T = 0
+    (soft_lookup, (_Q, _K, _V, -1.0), "temperature must be finite and > 0"),          # negative T
+    (soft_lookup, (_Q, _K, _V, math.nan), "temperature must be finite and > 0"),      # NaN T
+    (soft_lookup, (_Q, _K, _V, math.inf), "temperature must be finite and > 0"),      # infinite T
+    (soft_lookup, (_Q, _K, _V, "hot"), "temperature must be a number"),               # text T
+    (soft_lookup, (np.ones(5), _K, _V), r"query shape \(5,\), keys shape \(4, 3\)"),  # width mismatch
+    (soft_lookup, (_Q, _K, np.ones(6)), r"keys shape \(4, 3\), values shape \(6,\)"),  # too many values
+    (soft_lookup, (_Q, _K, np.ones((3, 2))), r"values shape \(3, 2\)"),               # too few value rows
+    (soft_lookup, (_Q, np.empty((0, 3)), np.empty(0)), "store is empty"),             # n = 0
+    (soft_lookup, (np.ones((1, 3)), _K, _V), "query must be 1-D"),                    # batched query
+    (soft_lookup, (_Q, _Q, _V), "keys must be 2-D"),                                  # keys as a vector
+    (soft_lookup, (_Q, _K, np.ones((4, 2, 2))), "values must have shape"),            # 3-D values
+    (soft_lookup, (np.array([1.0, np.nan, 0.0]), _K, _V), "query must be finite"),    # NaN query
+    (soft_lookup, (_Q, np.where(np.eye(4, 3) > 0, np.inf, _K), _V), "keys must be finite"),  # inf key
+    (soft_lookup, (_Q, _K, np.array([1.0, np.nan, 2.0, 3.0])), "values must be finite"),     # NaN value
+    (soft_lookup, (_Q, _K, ["a", "b", "c", "d"]), "values must be numeric"),          # text values
+    (soft_lookup, (np.full(3, 1e200), np.full((4, 3), 1e200), _V), "overflow"),       # scores overflow
+    (soft_lookup_scores, ([], []), "store is empty"),                                  # no scores
+    (soft_lookup_scores, ([[1.0, 2.0]], [1.0]), "scores must be 1-D"),                # 2-D scores
+    (soft_lookup_scores, ([1.0, 2.0], [1.0]), r"scores shape \(2,\), values shape \(1,\)"),  # count mismatch
+    (soft_lookup_scores, ([1.0, np.inf], [1.0, 2.0]), "scores must be finite"),        # inf score
+    (softmax, ([],), "at least one entry"),                                            # empty softmax
+    (similarity, (_Q, _K, "euclid"), "valid kinds are dot, scaled_dot, cosine"),      # unknown kind
+    (similarity, (_Q, np.ones((4, 2)), "cosine"), r"query shape \(3,\), keys shape \(4, 2\)"),  # mismatch
+]
+
+
+@pytest.mark.parametrize("func, args, match", ERROR_CASES)
+def test_bad_input_raises_specific_error(func, args, match):
+    with pytest.raises(ValueError, match=match):
+        func(*args)
+
+
+# ---------------------------------------------------------------- similarity
+
+
+@pytest.mark.parametrize("kind, expected", [
+    ("dot", [12.0, 0.0, -6.0, 24.0]),                  # raw dot products
+    ("scaled_dot", [6.0, 0.0, -3.0, 12.0]),            # divided by sqrt(d) = 2
+    ("cosine", [1.0, 0.0, -1.0, 1.0]),                 # direction only; zero key -> 0
+])
+def test_similarity_kinds(kind, expected):
+    q = np.array([3.0, 0.0, 0.0, 0.0])                 # d = 4
+    keys = np.array([[4.0, 0.0, 0.0, 0.0],
+                     [0.0, 0.0, 0.0, 0.0],             # zero vector
+                     [-2.0, 0.0, 0.0, 0.0],
+                     [8.0, 0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(similarity(q, keys, kind), expected, atol=1e-15)
+
+
+def test_cosine_of_zero_query_is_zero_not_nan():
+    sims = similarity(np.zeros(3), np.eye(3), "cosine")
+    np.testing.assert_array_equal(sims, [0.0, 0.0, 0.0])
+
+
+def test_cosine_ignores_length_and_survives_huge_vectors():
+    q, k, _ = _store(n=5, d=4, seed=2)
+    base = similarity(q, k, "cosine")
+    np.testing.assert_allclose(similarity(q * 1e200, k * 1e-200, "cosine"), base, rtol=1e-12)
+    manual = (k @ q) / (np.linalg.norm(k, axis=1) * np.linalg.norm(q))
+    np.testing.assert_allclose(base, manual, rtol=1e-12)
+    assert np.all(np.abs(base) <= 1.0)
+
+
+def test_similarities_constant_lists_all_kinds():
+    assert SIMILARITIES == ("dot", "scaled_dot", "cosine")
+
+
+# ---------------------------------------------------------------- hard lookup
+
+
+STORE = {"seven": 7.0, "twelve": 12.0, "kitten learns to play piano": 3.0}
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("seven", 7.0),                                    # exact key
+    ("kitten learns to play piano", 3.0),              # exact long key
+])
+def test_hard_lookup_exact_key(query, expected):
+    assert hard_lookup(STORE, query) == expected
+
+
+@pytest.mark.parametrize("query", [
+    "Seven",                                           # case differs
+    "seven ",                                          # trailing space
+    "a dozen",                                         # same meaning, different words
+    "kitten learns piano",                             # near-paraphrase
+])
+def test_hard_lookup_misses_raise_keyerror(query):
+    with pytest.raises(KeyError):
+        hard_lookup(STORE, query)
+
+
+# ---------------------------------------------------------------- reading the weights
+
+
+@pytest.mark.parametrize("weights, tol, expected", [
+    ([1.0, 0.0, 0.0], 1e-3, True),                     # one-hot
+    ([0.9995, 0.0005], 1e-3, True),                    # within tolerance
+    ([0.99, 0.01], 1e-3, False),                       # visibly mixed
+    ([0.99, 0.01], 0.02, True),                        # looser tolerance
+    ([0.5, 0.5], 1e-3, False),                         # even split is not collapsed
+    ([0.5, 0.5], 0.5, True),                           # boundary: max == 1 - tol counts
+])
+def test_is_collapsed(weights, tol, expected):
+    assert is_collapsed(weights, tol) is expected
+
+
+def test_is_collapsed_follows_temperature():
+    q, k, v = _store(n=6, seed=4)
+    assert is_collapsed(soft_lookup(q, k, v, 1e-4)[1])
+    assert not is_collapsed(soft_lookup(q, k, v, 10.0)[1])
+
+
+@pytest.mark.parametrize("weights, nats", [
+    ([1.0, 0.0, 0.0], 0.0),                            # one-hot: 0 log 0 counts as 0
+    ([0.5, 0.5, 0.0], math.log(2)),                    # two keys
+    ([0.25] * 4, math.log(4)),                         # uniform over 4
+])
+def test_entropy_and_effective_keys(weights, nats):
+    assert entropy(weights) == pytest.approx(nats, abs=1e-12)
+    assert effective_keys(weights) == pytest.approx(math.exp(nats), abs=1e-12)
+
+
+def test_effective_keys_limits():
+    q, k, v = _store(n=9, seed=8)
+    assert effective_keys(soft_lookup(q, k, v, 1e-6)[1]) == pytest.approx(1.0, abs=1e-9)
+    assert effective_keys(soft_lookup(q, k, v, 1e9)[1]) == pytest.approx(9.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("func, args, match", [
+    (entropy, ([0.5, 0.4],), "sum to 1"),              # not a distribution
+    (entropy, ([1.5, -0.5],), ">= 0"),                 # negative weight
+    (entropy, ([],), "non-empty"),                     # nothing to measure
+    (effective_keys, ([np.nan, 1.0],), "finite"),      # NaN weight
+    (is_collapsed, ([1.0], 1.0), "tol must be in"),    # tolerance that accepts anything
+    (is_collapsed, ([1.0], -0.1), "tol must be in"),   # negative tolerance
+])
+def test_weight_readers_reject_bad_weights(func, args, match):
+    with pytest.raises(ValueError, match=match):
+        func(*args)
+
+
+# ---------------------------------------------------------------- format_mix
+
+
+@pytest.mark.parametrize("weights, labels, top, expected", [
+    ([0.1, 0.7, 0.2], ["science", "cats", "music"], 3,
+     "70 % cats, 20 % music, 10 % science"),           # sorted largest first
+    ([0.6, 0.3, 0.095, 0.005], list("abcd"), 3,
+     "60 % a, 30 % b, 10 % c"),                        # rounding; 0.5 % omitted
+    ([0.4, 0.3, 0.2, 0.1], list("abcd"), 2, "40 % a, 30 % b"),  # top cuts the tail
+    ([0.0, 1.0], ["x", "y"], 3, "100 % y"),            # one-hot
+    ([0.5, 0.5], ["first", "second"], 3, "50 % first, 50 % second"),  # ties keep label order
+    ([0.004] * 250, [f"k{i}" for i in range(250)], 3,
+     "spread thin: no item reaches 1 %"),              # everything below 1 %
+])
+def test_format_mix(weights, labels, top, expected):
+    assert format_mix(np.array(weights), labels, top) == expected
+
+
+@pytest.mark.parametrize("args, match", [
+    (([0.5, 0.5], ["a"]), "2 weights, 1 labels"),      # label count mismatch
+    (([0.5, 0.5], ["a", "b"], 0), "top must be"),      # nothing to show
+    (([1.5, -0.5], ["a", "b"]), ">= 0"),               # negative share
+])
+def test_format_mix_errors(args, match):
+    with pytest.raises(ValueError, match=match):
+        format_mix(*args)
+
+
+# ---------------------------------------------------------------- presets
+
+
+def test_video_preset_shape_and_profiles():
+    df = video_preset()
+    assert list(df.columns) == ["title", *TOPICS]
+    assert len(df) >= 14
+    assert df["title"].is_unique
+    assert all(isinstance(t, str) and t.strip() == t and t for t in df["title"])
+    profiles = df[list(TOPICS)].to_numpy(dtype=float)
+    assert np.all(profiles >= 0)
+    np.testing.assert_allclose(profiles.sum(axis=1), 1.0, atol=1e-12)
+    assert set(profiles.argmax(axis=1)) == set(range(len(TOPICS)))   # every topic leads somewhere
+    assert np.sum(profiles.max(axis=1) < 1.0) >= len(df) // 2         # many are genuine blends
+
+
+def test_video_preset_has_a_clear_funny_cat_video():
+    df = video_preset()
+    lowered = df["title"].str.lower()
+    hits = df[lowered.str.contains("funny") & lowered.str.contains("kitten")]
+    assert len(hits) == 1 and hits["cats"].iloc[0] >= 0.8
+
+
+def test_numbers_preset():
+    df = numbers_preset()
+    assert list(df.columns) == ["key", "value"]
+    assert len(df) >= 12 and df["key"].is_unique
+    lookup = dict(zip(df["key"], df["value"]))
+    assert lookup["seven"] == 7.0 and lookup["twelve"] == 12.0
+
+
+@pytest.mark.parametrize("name, key_column, value_columns", [
+    ("videos", "title", list(TOPICS)),                 # topic profiles as values
+    ("numbers", "key", ["value"]),                     # one number per key
+])
+def test_presets_pass_validation_cleanly(name, key_column, value_columns):
+    df = PRESETS[name]()
+    check = validate_store(df, key_column, value_columns)
+    assert check.problems == [] and check.dropped_rows == 0
+    assert check.keys == list(df[key_column])
+    assert check.values.shape == (len(df), len(value_columns))
+
+
+def test_presets_return_fresh_copies():
+    df = video_preset()
+    df.loc[0, "title"] = "edited"
+    assert video_preset().loc[0, "title"] != "edited"
+
+
+# ---------------------------------------------------------------- validate_store
+
+
+def _check(rows: list[tuple], value_columns=("value",)) -> StoreCheck:
+    """validate_store on a small (key, values...) table."""
+    df = pd.DataFrame(rows, columns=["key", *value_columns], dtype=object)
+    return validate_store(df, "key", list(value_columns))
+
+
+@pytest.mark.parametrize("rows, keys, values, dropped, message", [
+    ([("  seven ", 7.0)], ["seven"], [7.0], 0, None),                      # key stripped
+    ([("a", " 3.5 "), ("b", "1e3")], ["a", "b"], [3.5, 1000.0], 0, None),  # numeric text parsed
+    ([("", 1.0), ("ok", 2.0)], ["ok"], [2.0], 1, "row 1: key is blank"),  # empty key
+    ([("   ", 1.0), ("ok", 2.0)], ["ok"], [2.0], 1, "row 1: key is blank"),  # whitespace key
+    ([(None, 1.0), ("ok", 2.0)], ["ok"], [2.0], 1, "row 1: key is blank"),  # None key
+    ([(np.nan, 1.0), ("ok", 2.0)], ["ok"], [2.0], 1, "row 1: key is blank"),  # NaN key
+    ([("a", 1.0), ("b", 2.0), ("a", 3.0)], ["a", "b"], [3.0, 2.0], 1,
+     "key 'a' appears in rows 1, 3; keeping the last (row 3)"),           # duplicate: last wins
+    ([("a", 1.0), (" a", 3.0)], ["a"], [3.0], 1, "key 'a' appears"),      # duplicate after stripping
+    ([("a", 1.0), ("a", "oops")], ["a"], [1.0], 1,
+     "row 2 ('a'): 'value' is not a number ('oops')"),                    # invalid later copy ignored
+    ([("x", "abc"), ("y", 1.0)], ["y"], [1.0], 1,
+     "row 1 ('x'): 'value' is not a number ('abc')"),                     # non-numeric text
+    ([("x", None), ("y", 1.0)], ["y"], [1.0], 1, "'value' is empty"),     # missing value
+    ([("x", np.nan), ("y", 1.0)], ["y"], [1.0], 1, "'value' is empty"),   # NaN value
+    ([("x", "nan"), ("y", 1.0)], ["y"], [1.0], 1, "is not a number ('nan')"),  # NaN typed as text
+    ([("x", np.inf), ("y", 1.0)], ["y"], [1.0], 1, "'value' is not finite"),  # inf value
+    ([("x", "-inf"), ("y", 1.0)], ["y"], [1.0], 1, "is not finite"),      # inf typed as text
+    ([("x", "1e999"), ("y", 1.0)], ["y"], [1.0], 1, "is not finite"),     # overflows float
+    ([("x", 10**400), ("y", 1.0)], ["y"], [1.0], 1, "is not finite"),     # huge integer
+    ([("x", True), ("y", 1.0)], ["y"], [1.0], 1, "is not a number (True)"),  # checkbox value
+    ([("x", [1.0]), ("y", 1.0)], ["y"], [1.0], 1, "is not a number"),     # list in a cell
+    ([("x", 1 + 2j), ("y", 1.0)], ["y"], [1.0], 1, "is not a number"),    # complex number
+    ([("🐱 cats", 1.0)], ["🐱 cats"], [1.0], 0, None),                     # emoji key kept
+    ([("<script>alert(1)</script>", 2.0)], ["<script>alert(1)</script>"], [2.0], 0, None),  # HTML verbatim
+    ([(7, 1.0)], ["7"], [1.0], 0, None),                                  # numeric key becomes text
+    ([("k" * 300, 1.0)], ["k" * 300], [1.0], 0, "key is 300 characters long (kept)"),  # long key
+    ([("", "x"), (None, None)], [], [], 2, "the store is empty"),          # nothing usable
+])
+def test_validate_store_cases(rows, keys, values, dropped, message):
+    check = _check(rows)
+    assert check.keys == keys
+    np.testing.assert_array_equal(check.values, np.array(values, dtype=float).reshape(-1, 1))
+    assert check.dropped_rows == dropped
+    if message is None:
+        assert check.problems == []
+    else:
+        assert any(message in p for p in check.problems), check.problems
+
+
+def test_validate_store_multi_column_names_the_bad_column():
+    check = _check([("a", 0.5, 0.5), ("b", 0.2, "lots")], value_columns=("cats", "music"))
+    assert check.keys == ["a"]
+    assert check.values.shape == (1, 2)
+    assert check.problems == ["row 2 ('b'): 'music' is not a number ('lots'); row dropped"]
+
+
+@pytest.mark.parametrize("df, message", [
+    (pd.DataFrame({"key": [], "value": []}), "the store is empty: add at least one row"),  # no rows
+    (pd.DataFrame({"key": ["a"]}), "column 'value' is missing"),             # value column deleted
+    (pd.DataFrame({"value": [1.0]}), "column 'key' is missing"),             # key column deleted
+])
+def test_validate_store_empty_or_broken_tables(df, message):
+    check = validate_store(df, "key", ["value"])
+    assert check.keys == [] and check.values.shape == (0, 1)
+    assert message in check.problems
+    assert any("the store is empty" in p for p in check.problems)
+
+
+def test_validate_store_duplicate_column_uses_first():
+    df = pd.DataFrame([["a", 1.0, 9.0]], columns=["key", "value", "value"])
+    check = validate_store(df, "key", ["value"])
+    assert check.values.tolist() == [[1.0]]
+    assert "column 'value' appears 2 times; using the first" in check.problems
+
+
+def test_validate_store_caps_the_message_list_but_keeps_empty_notice():
+    df = pd.DataFrame({"key": [""] * 100, "value": [1.0] * 100})
+    check = validate_store(df, "key", ["value"])
+    assert check.dropped_rows == 100
+    assert len(check.problems) == 25
+    assert check.problems[0].startswith("the store is empty")
+    assert re.fullmatch(r"… and \d+ more problems", check.problems[-1])
+
+
+def test_validate_store_matches_dict_from_pairs():
+    rows = [("b", 2.0), ("a", 1.0), ("b", 5.0), ("c", 3.0), ("a", 4.0)]
+    check = _check(rows)
+    expected = dict(rows)
+    assert check.keys == list(expected)
+    assert check.values[:, 0].tolist() == list(expected.values())
+
+
+def test_validate_store_rejects_programming_errors():
+    with pytest.raises(ValueError, match="must be a pandas DataFrame"):
+        validate_store([("a", 1.0)], "key", ["value"])
+    with pytest.raises(ValueError, match="non-empty list of column names"):
+        validate_store(pd.DataFrame({"key": ["a"]}), "key", [])
+
+
+class _Weird:
+    """An object whose str() raises."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no")
+
+
+HOSTILE_CELLS = [
+    None, np.nan, pd.NA, pd.NaT, np.inf, -np.inf, "", "   ", "\n\t", "nan", "inf", "1e400",
+    "3.25", " 42 ", "-0", 0, -1.5, 10**30, 10**400, 10**5000, True, np.float32(2.5), np.int64(3),
+    "🐱🎹", "<b>bold</b>", "<script>alert('x')</script>", "x" * 5000, "1" * 500,
+    "a\x00b", "‮reversed", [1, 2], {"a": 1}, (1,), b"bytes", 1 + 1j, _Weird(), object(),
+    pd.Timestamp("2024-01-01"), "a", "a ", "A",
+]
+
+
+def test_validate_store_fuzz_never_raises_and_keeps_invariants():
+    rng = np.random.default_rng(1234)
+    for _ in range(300):
+        n = int(rng.integers(0, 12))
+        cells = [[HOSTILE_CELLS[int(rng.integers(len(HOSTILE_CELLS)))] for _ in range(3)]
+                 for _ in range(n)]
+        df = pd.DataFrame(cells, columns=["key", "v1", "v2"], dtype=object)
+        check = validate_store(df, "key", ["v1", "v2"])
+        assert check.values.shape == (len(check.keys), 2)
+        assert check.values.dtype == np.float64 and np.all(np.isfinite(check.values))
+        assert len(set(check.keys)) == len(check.keys)
+        assert all(isinstance(k, str) and k and k == k.strip() for k in check.keys)
+        assert check.dropped_rows + len(check.keys) == n
+        assert all(isinstance(p, str) and len(p) < 400 for p in check.problems)
+        if not check.keys:
+            assert any("the store is empty" in p for p in check.problems)
+        else:
+            soft_lookup_scores(np.zeros(len(check.keys)), check.values)   # store usable as-is
+
+
+@pytest.mark.parametrize("dtype", [
+    "object",               # editor output with mixed cells
+    "string",               # pandas string dtype (NA for missing)
+])
+def test_validate_store_handles_string_dtypes(dtype):
+    df = pd.DataFrame({"key": ["a", None, "b"], "value": ["1", "2", None]}, dtype=dtype)
+    check = validate_store(df, "key", ["value"])
+    assert check.keys == ["a"] and check.values.tolist() == [[1.0]]
+    assert check.dropped_rows == 2
+
+
+def test_long_key_limit_constant():
+    check = _check([("k" * LONG_KEY_CHARS, 1.0), ("j" * (LONG_KEY_CHARS + 1), 2.0)])
+    assert len(check.problems) == 1 and "201 characters" in check.problems[0]
