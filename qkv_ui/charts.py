@@ -19,6 +19,7 @@ import pandas as pd
 SEQUENTIAL = "viridis"
 DIVERGING = "redblue"
 MAX_NUMBER_CELLS = 400  # print numbers inside cells only up to this many cells
+AXIS_ROOM = 150  # pixels for axis labels and legend around a heatmap
 
 
 def _label_expr(labels: Sequence[str]) -> str:
@@ -61,7 +62,7 @@ def heatmap(
     domain: tuple[float, float] | None = None,
     cell: int = 28,
     max_size: int = 640,
-    selection: alt.Parameter | None = None,
+    select_rows: str | None = None,
     description: str | None = None,
 ) -> alt.Chart:
     """The matrix picture: a labelled heatmap with optional numbers in the cells."""
@@ -71,9 +72,12 @@ def heatmap(
     col_labels = list(col_labels) if col_labels is not None else [str(j) for j in range(n_cols)]
     data = matrix_frame(m, row_labels, col_labels)
     if show_numbers is None:
-        show_numbers = n_rows * n_cols <= MAX_NUMBER_CELLS
-    width = min(max_size, max(cell * n_cols, 60))
-    height = min(max_size, max(cell * n_rows, 24))
+        show_numbers = n_rows * n_cols <= MAX_NUMBER_CELLS and cell >= 30
+    # Streamlit sizes Vega-Lite charts to fit: width/height include axes and legend, so add room
+    # for them (AXIS_ROOM) on top of the cells. Titles stay short: a title wider than the chart
+    # squeezes the plot.
+    width = min(max_size, cell * n_cols) + AXIS_ROOM
+    height = min(max_size, cell * n_rows) + AXIS_ROOM
     label_limit = 110
 
     color_scale = alt.Scale(scheme=scheme, domain=list(domain) if domain else alt.Undefined)
@@ -98,10 +102,8 @@ def heatmap(
             alt.Tooltip("value:Q", title=value_title, format=".4f"),
         ],
     )
-    if selection is not None:
-        rect = rect.add_params(selection).encode(
-            opacity=alt.condition(selection, alt.value(1.0), alt.value(0.55))
-        )
+    if select_rows is not None:  # clicking a cell selects its whole row (by row index)
+        rect = rect.add_params(alt.selection_point(name=select_rows, fields=["row"], on="click", clear=False))
     chart = rect
     if show_numbers:
         mid = float(np.nanmean(m)) if m.size else 0.0
@@ -135,3 +137,78 @@ def product_diagram(
         description="Each output is the weighted average of the values, using one row of W",
     )
     return alt.hconcat(w_chart, v_chart, o_chart).resolve_scale(color="independent")
+
+
+# --------------------------------------------------------------------------------------
+# /attention
+# --------------------------------------------------------------------------------------
+
+
+def attention_overview(blocks: np.ndarray, selected: tuple[int, int], name: str = "pick") -> alt.FacetChart:
+    """Every layer x head as a small map (rows: layers, columns: heads); click one to select it.
+
+    blocks (L, H, b, b) as returned by ``qkv_core.heads.overview_blocks``; ``selected``
+    is the 0-based (layer, head) drawn at full opacity.
+    """
+    n_layers, n_heads, b, _ = blocks.shape
+    layer, head, q, k = np.meshgrid(*(np.arange(s) for s in blocks.shape), indexing="ij")
+    data = pd.DataFrame({
+        "layer": layer.ravel() + 1, "head": head.ravel() + 1, "q": q.ravel(), "k": k.ravel(),
+        "share": blocks.ravel(),
+    })
+    data["selected"] = (data["layer"] == selected[0] + 1) & (data["head"] == selected[1] + 1)
+    pick = alt.selection_point(name=name, fields=["layer", "head"], on="click", clear=False)
+    size = 44
+    return (
+        alt.Chart(data)
+        .mark_rect()
+        .encode(
+            x=alt.X("k:O", axis=None),
+            y=alt.Y("q:O", axis=None),
+            color=alt.Color("share:Q", scale=alt.Scale(scheme=SEQUENTIAL, domain=[0, 1], type="sqrt"),
+                            title="share of attention"),
+            opacity=alt.condition("datum.selected", alt.value(1.0), alt.value(0.6)),
+            tooltip=[alt.Tooltip("layer:O"), alt.Tooltip("head:O"), alt.Tooltip("share:Q", format=".2f")],
+        )
+        .add_params(pick)
+        .properties(width=size, height=size)
+        .facet(
+            row=alt.Row("layer:O", title="layer", header=alt.Header(labelAngle=0)),
+            column=alt.Column("head:O", title="head"),
+            spacing=4,
+        )
+        .properties(
+            title="All heads: click one to inspect it",
+            description="Small attention maps for every layer (rows) and head (columns); queries run down, keys across",
+        )
+    )
+
+
+def attention_row(weights: np.ndarray, labels: list[str], query_label: str, max_bars: int = 40) -> alt.Chart:
+    """One query's attention over the keys as bars: in sentence order when short, else the top keys."""
+    weights = np.asarray(weights, dtype=float)
+    t = len(weights)
+    if t <= max_bars:
+        idx = np.arange(t)
+        order = "position"
+    else:
+        idx = np.argsort(-weights, kind="stable")[:max_bars]
+        order = "weight"
+    data = pd.DataFrame({"pos": idx, "token": [labels[i] for i in idx], "weight": weights[idx]})
+    data["label"] = [f"{p}: {tok}" for p, tok in zip(data["pos"], data["token"])]
+    sort = alt.EncodingSortField("pos") if order == "position" else alt.EncodingSortField("weight", order="descending")
+    title = f"“{query_label}” looks at… (weights sum to 1)"
+    if order == "weight":
+        title = f"“{query_label}” looks at… its top {max_bars} of {t} keys"
+    return (
+        alt.Chart(data, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("label:N", sort=sort, title="key token", axis=alt.Axis(labelAngle=-60, labelLimit=120)),
+            y=alt.Y("weight:Q", title="attention weight", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("weight:Q", scale=alt.Scale(scheme=SEQUENTIAL, domain=[0, 1]), legend=None),
+            tooltip=[alt.Tooltip("pos:Q", title="position"), alt.Tooltip("token:N"),
+                     alt.Tooltip("weight:Q", format=".4f")],
+        )
+        .properties(width="container", height=220, description=f"Attention weights of query token {query_label}")
+    )

@@ -4,7 +4,7 @@ import pytest
 
 from qkv_ui.pages import STORY
 
-from .apptest_util import all_text, assert_clean, open_page
+from .apptest_util import all_text, assert_clean, chart_specs, open_page
 
 
 @pytest.mark.parametrize("page", STORY, ids=lambda p: p.url_path or "home")
@@ -27,6 +27,7 @@ def test_home_tells_the_story_in_four_linked_steps():
 
 def test_home_draws_the_weights_times_values_picture():
     at = open_page()
-    charts = at.get("vega_lite_chart")
-    assert len(charts) == 1
-    assert "output = W · v" in charts[0].proto.spec
+    specs = chart_specs(at)
+    assert len(specs) == 1
+    titles = [part.get("title") for part in specs[0]["hconcat"]]
+    assert titles == ["weights W (rows sum to 1)", "values v", "output = W · v"]
