@@ -90,7 +90,7 @@ def heatmap(
         labelOverlap=n_cols > 40, orient="top",
     )
     y_axis = alt.Axis(labelExpr=_label_expr(row_labels), labelLimit=label_limit, labelOverlap=n_rows > 40)
-    base = alt.Chart(data, title=title or alt.Undefined).encode(
+    base = alt.Chart(data).encode(
         x=alt.X("col:O", title=col_title, axis=x_axis),
         y=alt.Y("row:O", title=row_title, axis=y_axis),
     )
@@ -114,7 +114,9 @@ def heatmap(
         if scheme == DIVERGING:
             text = base.mark_text(fontSize=11, color="black").encode(text=alt.Text("value:Q", format=number_format))
         chart = alt.layer(rect, text)
-    return chart.properties(width=width, height=height, description=description or title or "heatmap")
+    return chart.properties(
+        width=width, height=height, title=title or alt.Undefined, description=description or title or "heatmap"
+    )
 
 
 def product_diagram(
