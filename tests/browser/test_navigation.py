@@ -19,6 +19,8 @@ def assert_full_frame(page):
         expect(nav.get_by_text(p.title, exact=True)).to_be_visible()
     expect(page.get_by_text("QKV Explainer: attention, from a weighted average")).to_be_visible()
     assert page.title() == "QKV Explainer"
+    # A cold deep link must not trip Streamlit's legacy router into its "Page not found" dialog.
+    assert page.get_by_text("Page not found").count() == 0
 
 
 @pytest.mark.parametrize("page_info", STORY, ids=lambda p: p.url_path or "home")

@@ -1,0 +1,43 @@
+"""The pretrained encoder, loaded once per server, and cached traces of it."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from qkv_core.encoder import Encoder, ModelLoadError, Trace, default_model_path, load_pretrained
+
+MAX_TEXT_CHARS = 20_000  # longer text is cut before tokenizing; 512 tokens need far fewer
+
+
+@st.cache_resource(show_spinner="Loading all-MiniLM-L6-v2 (once per server)…")
+def _load(path: str) -> Encoder:
+    return load_pretrained(path)
+
+
+def get_encoder() -> Encoder | None:
+    """The shared encoder, or None after showing a clear error when the model cannot load."""
+    try:
+        return _load(str(default_model_path()))
+    except ModelLoadError as err:
+        st.error(f"The pretrained model could not be loaded. {err}", icon=":material/error:")
+        return None
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _trace(path: str, text: str, causal: bool, scale: float | None) -> Trace:
+    return _load(path).trace(text, causal=causal, scale=scale)
+
+
+def get_trace(encoder: Encoder, text: str, causal: bool = False, scale: float | None = None) -> Trace:
+    """A cached forward pass of ``text`` (read-only arrays; shared between sessions)."""
+    return _trace(str(encoder.path), text[:MAX_TEXT_CHARS], causal, scale)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _embed(path: str, texts: tuple[str, ...]):
+    return _load(path).embed(list(texts))
+
+
+def embed(encoder: Encoder, texts: list[str]):
+    """Cached sentence embeddings (n, D), L2-normalised."""
+    return _embed(str(encoder.path), tuple(t[:MAX_TEXT_CHARS] for t in texts))

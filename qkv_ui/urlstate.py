@@ -1,0 +1,138 @@
+"""URL-bound controls: every widget's value lives in the query string.
+
+A page declares its controls as ``Param`` objects. ``seed`` puts each value
+into ``st.session_state`` (from the URL on first sight, else the default)
+before the widgets are drawn; widgets then use the same ``key`` and no
+``value``; ``publish`` writes the current values back to the URL, leaving
+defaults out. Invalid or tampered values fall back to the default and are
+listed by ``notices`` so the page can say so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+_NOTICES = "_url_notices"
+MAX_PARAM_CHARS = 4000  # longer values are refused as tampered / not shareable
+
+
+@dataclass(frozen=True)
+class Param:
+    """One control bound to the URL parameter ``key``."""
+
+    key: str
+    default: Any
+    parse: Callable[[str], Any]  # raises ValueError on a bad value
+    dump: Callable[[Any], str] = str
+
+
+def int_param(key: str, default: int, lo: int, hi: int) -> Param:
+    """An integer in [lo, hi]."""
+
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"{key} must be a whole number") from None
+        if not lo <= value <= hi:
+            raise ValueError(f"{key} must be between {lo} and {hi}")
+        return value
+
+    return Param(key, default, parse)
+
+
+def float_param(key: str, default: float, lo: float, hi: float) -> Param:
+    """A finite float in [lo, hi]."""
+
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"{key} must be a number") from None
+        if not (math.isfinite(value) and lo <= value <= hi):
+            raise ValueError(f"{key} must be between {lo:g} and {hi:g}")
+        return value
+
+    return Param(key, default, parse, lambda v: f"{v:g}")
+
+
+def choice_param(key: str, default: str, options: Sequence[str]) -> Param:
+    """One of a fixed set of strings."""
+
+    def parse(raw: str) -> str:
+        if raw not in options:
+            raise ValueError(f"{key} must be one of {', '.join(options)}")
+        return raw
+
+    return Param(key, default, parse)
+
+
+def flag_param(key: str, default: bool = False) -> Param:
+    """A boolean written as 1 / 0."""
+
+    def parse(raw: str) -> bool:
+        if raw not in ("0", "1", "true", "false"):
+            raise ValueError(f"{key} must be 1 or 0")
+        return raw in ("1", "true")
+
+    return Param(key, default, parse, lambda v: "1" if v else "0")
+
+
+def text_param(key: str, default: str, max_chars: int = MAX_PARAM_CHARS) -> Param:
+    """Free text up to ``max_chars`` characters."""
+
+    def parse(raw: str) -> str:
+        if len(raw) > max_chars:
+            raise ValueError(f"{key} is longer than {max_chars:,} characters")
+        return raw
+
+    return Param(key, default, parse)
+
+
+def seed(params: Sequence[Param]) -> None:
+    """Put every control's starting value into session state (URL first, else default)."""
+    notices = st.session_state.setdefault(_NOTICES, {})
+    for p in params:
+        if p.key in st.session_state:
+            continue
+        raw = st.query_params.get(p.key)
+        value = p.default
+        if raw is not None:
+            try:
+                if len(raw) > MAX_PARAM_CHARS:
+                    raise ValueError(f"{p.key} is longer than {MAX_PARAM_CHARS:,} characters")
+                value = p.parse(raw)
+            except (ValueError, OverflowError) as err:
+                # err comes from our parsers and never echoes the raw value (it could be markup)
+                notices[p.key] = f"Ignored the link's `{p.key}` setting ({err}); using the default instead."
+        st.session_state[p.key] = value
+
+
+def publish(params: Sequence[Param]) -> None:
+    """Write current values to the URL; defaults are left out to keep links short."""
+    for p in params:
+        value = st.session_state.get(p.key, p.default)
+        if value == p.default or value is None:
+            if p.key in st.query_params:
+                del st.query_params[p.key]
+        else:
+            encoded = p.dump(value)
+            if st.query_params.get(p.key) != encoded:
+                st.query_params[p.key] = encoded
+
+
+def notices() -> list[str]:
+    """Messages about URL parameters that were refused in this session."""
+    return list(st.session_state.get(_NOTICES, {}).values())
+
+
+def show_notices() -> None:
+    """Show refused URL parameters once, as a warning."""
+    for message in notices():
+        st.warning(message, icon=":material/link_off:")
+    st.session_state[_NOTICES] = {}
