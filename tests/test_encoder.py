@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -134,6 +135,10 @@ def test_long_text_is_truncated_to_512(encoder, hf_tokenizer) -> None:
     assert (trace.T, trace.truncated, trace.n_tokens_full) == (512, True, len(full))
     assert trace.ids.tolist() == full[:511] + [full[-1]]
     assert trace.attentions.shape == (6, 12, 512, 512)
+    assert not trace.attentions.flags.writeable  # the large (huge-page backed) buffer is read-only too
+    copy = pickle.loads(pickle.dumps(trace))  # what st.cache_data does with a trace
+    np.testing.assert_array_equal(copy.attentions, trace.attentions)
+    assert copy.tokens == trace.tokens
 
 
 @pytest.mark.parametrize(

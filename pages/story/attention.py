@@ -22,8 +22,8 @@ if encoder is None:
 cfg = encoder.config
 PARAMS = [
     urlstate.text_param("text", DEFAULT_TEXT, max_chars=MAX_TEXT_CHARS),
-    urlstate.int_param("layer", 1, 1, cfg.n_layers),
-    urlstate.int_param("head", 1, 1, cfg.n_heads),
+    urlstate.int_param("layer", min(4, cfg.n_layers), 1, cfg.n_layers),  # layer 4, head 2: "it" -> "animal"
+    urlstate.int_param("head", min(2, cfg.n_heads), 1, cfg.n_heads),
     urlstate.int_param("token", None, 0, cfg.max_positions - 1),
 ]
 urlstate.seed(PARAMS)
@@ -93,7 +93,6 @@ start, stop = window(T, query, 2 * DETAIL_WINDOW)
 labels = [f"{i}: {t}" for i, t in enumerate(tokens)]
 detail = charts.heatmap(
     weights[start:stop, start:stop], labels[start:stop], labels[start:stop],
-    title=f"Layer {layer + 1}, head {head + 1}",
     row_title="query: this token looks…", col_title="…at this key", value_title="weight",
     domain=(0.0, 1.0), cell=34 if stop - start <= 16 else 20 if stop - start <= 40 else 12,
     select_rows="row",
@@ -101,10 +100,13 @@ detail = charts.heatmap(
 st.altair_chart(detail, key="detail", on_select=lambda: pick_query(start), selection_mode="row", width="content")
 if (start, stop) != (0, T):
     st.caption(f"Showing tokens {start}–{stop - 1} of {T}, centred on the query token.")
+st.markdown(f"**Row {query}: where this query token looks**" + (" (its 40 largest weights)" if T > 40 else ""))
 st.altair_chart(charts.attention_row(weights[query], tokens, tokens[query]), width="stretch")
+top = int(weights[query].argmax())
 st.caption(
-    f"Click a row of the map (or a token above) to change the query. Row “{tokens[query]}” is one softmax: "
-    "its weights are all positive and add up to 1."
+    f"Row {query} is one softmax: all its weights are positive and add up to 1. Its largest weight, "
+    f"{weights[query, top]:.2f}, goes to token {top} ({tokens[top]}). Click a row of the map, or a token above, "
+    "to change the query."
 )
 
 urlstate.publish(PARAMS)
