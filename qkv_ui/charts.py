@@ -8,12 +8,14 @@ draws arrays that ``qkv_core`` returns.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 
 import altair as alt
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 # Perceptually uniform and colour-blind safe, legible on light and dark themes.
 SEQUENTIAL = "viridis"
@@ -114,9 +116,8 @@ def heatmap(
         if scheme == DIVERGING:
             text = base.mark_text(fontSize=11, color="black").encode(text=alt.Text("value:Q", format=number_format))
         chart = alt.layer(rect, text)
-    return chart.properties(
-        width=width, height=height, title=title or alt.Undefined, description=description or title or "heatmap"
-    )
+    chart = chart.properties(width=width, height=height, description=description or title or "heatmap")
+    return chart.properties(title=title) if title else chart  # altair refuses title=Undefined
 
 
 def product_diagram(
@@ -146,41 +147,50 @@ def product_diagram(
 # --------------------------------------------------------------------------------------
 
 
-def attention_overview(blocks: np.ndarray, selected: tuple[int, int], name: str = "pick") -> alt.FacetChart:
+def attention_overview(blocks: np.ndarray, selected: tuple[int, int], name: str = "pick") -> alt.Chart:
     """Every layer x head as a small map (rows: layers, columns: heads); click one to select it.
 
     blocks (L, H, b, b) as returned by ``qkv_core.heads.overview_blocks``; ``selected``
-    is the 0-based (layer, head) drawn at full opacity.
+    is the 0-based (layer, head) framed in red. Drawn as one rect layer on a shared grid
+    (no facets): cheap to build and to send.
     """
     n_layers, n_heads, b, _ = blocks.shape
+    step = b + max(1, b // 6)  # one map plus a gap, in block units
     layer, head, q, k = np.meshgrid(*(np.arange(s) for s in blocks.shape), indexing="ij")
+    x0, y0 = head.ravel() * step + k.ravel(), layer.ravel() * step + q.ravel()
     data = pd.DataFrame({
-        "layer": layer.ravel() + 1, "head": head.ravel() + 1, "q": q.ravel(), "k": k.ravel(),
-        "share": blocks.ravel(),
+        "layer": layer.ravel() + 1, "head": head.ravel() + 1, "share": blocks.ravel(),
+        "x": x0, "x2": x0 + 1, "y": y0, "y2": y0 + 1, "frame": False,
     })
-    data["selected"] = (data["layer"] == selected[0] + 1) & (data["head"] == selected[1] + 1)
+    sl, sh = selected
+    frame = {"layer": sl + 1, "head": sh + 1, "share": 0.0, "x": sh * step - 0.4, "x2": sh * step + b + 0.4,
+             "y": sl * step - 0.4, "y2": sl * step + b + 0.4, "frame": True}
+    data = pd.concat([data, pd.DataFrame([frame])], ignore_index=True)
     pick = alt.selection_point(name=name, fields=["layer", "head"], on="click", clear=False)
-    size = 44
+    centres = lambda n: [i * step + b / 2 for i in range(n)]  # noqa: E731
+    span = lambda n: [-0.5, n * step - (step - b) + 0.5]  # noqa: E731
+    px = 3 if b >= 12 else 5  # pixels per block
     return (
-        alt.Chart(data)
+        alt.Chart(data, title="All heads: click one to inspect it")
         .mark_rect()
         .encode(
-            x=alt.X("k:O", axis=None),
-            y=alt.Y("q:O", axis=None),
-            color=alt.Color("share:Q", scale=alt.Scale(scheme=SEQUENTIAL, domain=[0, 1], type="sqrt"),
-                            title="share of attention"),
-            opacity=alt.condition("datum.selected", alt.value(1.0), alt.value(0.6)),
+            x=alt.X("x:Q", scale=alt.Scale(domain=span(n_heads), nice=False, zero=False),
+                    axis=alt.Axis(values=centres(n_heads), labelExpr=f"round((datum.value - {b / 2}) / {step}) + 1",
+                                  title="head", orient="top", grid=False, ticks=False, domain=False)),
+            x2="x2:Q",
+            y=alt.Y("y:Q", scale=alt.Scale(domain=span(n_layers), reverse=True, nice=False, zero=False),
+                    axis=alt.Axis(values=centres(n_layers), labelExpr=f"round((datum.value - {b / 2}) / {step}) + 1",
+                                  title="layer", grid=False, ticks=False, domain=False)),
+            y2="y2:Q",
+            color=alt.condition("datum.frame", alt.value("transparent"), alt.Color(
+                "share:Q", scale=alt.Scale(scheme=SEQUENTIAL, domain=[0, 1], type="sqrt"), title="share of attention")),
+            stroke=alt.condition("datum.frame", alt.value("#ff4b4b"), alt.value(None)),
+            strokeWidth=alt.condition("datum.frame", alt.value(3), alt.value(0)),
             tooltip=[alt.Tooltip("layer:O"), alt.Tooltip("head:O"), alt.Tooltip("share:Q", format=".2f")],
         )
         .add_params(pick)
-        .properties(width=size, height=size)
-        .facet(
-            row=alt.Row("layer:O", title="layer", header=alt.Header(labelAngle=0)),
-            column=alt.Column("head:O", title="head"),
-            spacing=4,
-        )
         .properties(
-            title="All heads: click one to inspect it",
+            width=n_heads * step * px + 120, height=n_layers * step * px + 40,
             description="Small attention maps for every layer (rows) and head (columns); queries run down, keys across",
         )
     )
@@ -199,18 +209,321 @@ def attention_row(weights: np.ndarray, labels: list[str], query_label: str, max_
     data = pd.DataFrame({"pos": idx, "token": [labels[i] for i in idx], "weight": weights[idx]})
     data["label"] = [f"{p}: {tok}" for p, tok in zip(data["pos"], data["token"])]
     sort = alt.EncodingSortField("pos") if order == "position" else alt.EncodingSortField("weight", order="descending")
-    title = f"“{query_label}” looks at… (weights sum to 1)"
-    if order == "weight":
-        title = f"“{query_label}” looks at… its top {max_bars} of {t} keys"
     return (
-        alt.Chart(data, title=title)
+        alt.Chart(data)
         .mark_bar()
         .encode(
             x=alt.X("label:N", sort=sort, title="key token", axis=alt.Axis(labelAngle=-60, labelLimit=120)),
-            y=alt.Y("weight:Q", title="attention weight", scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y("weight:Q", title="attention weight"),
             color=alt.Color("weight:Q", scale=alt.Scale(scheme=SEQUENTIAL, domain=[0, 1]), legend=None),
             tooltip=[alt.Tooltip("pos:Q", title="position"), alt.Tooltip("token:N"),
                      alt.Tooltip("weight:Q", format=".4f")],
         )
         .properties(width="container", height=220, description=f"Attention weights of query token {query_label}")
+    )
+
+
+# --------------------------------------------------------------------------------------
+# ---- /smoothing ----
+# --------------------------------------------------------------------------------------
+# The /smoothing page redraws on every slider move, and building + validating an Altair chart
+# costs 10–30 ms. So its charts are compiled once per layout (altair validates them then) with
+# *named* datasets, and each rerun only fills in fresh DataFrames: ``filled(template, name=df)``.
+# Streamlit sends the datasets as Arrow (``st.vega_lite_chart``).
+
+MAX_LINE_POINTS = 800  # a line chart draws at most this many points per line
+# Okabe–Ito colours: told apart with every common colour-vision deficiency, on light and dark themes.
+LINE_COLORS = {"raw": "#8c8c8c", "Gaussian": "#0072B2", "content-aware": "#D55E00"}
+FOCUS_COLOR = "#E69F00"
+ZERO_COLOR = "#440154"  # viridis at 0: the colour of a weight-0 cell in the W heatmap
+
+
+def filled(template: dict, params: dict[str, object] | None = None, **datasets: pa.Table) -> dict:
+    """A compiled spec with its named datasets and top-level param values set (the template is not changed).
+
+    Datasets are Arrow tables: Streamlit sends them as they are, ~10× faster than DataFrames.
+    """
+    spec = {**template, "datasets": datasets}
+    if params:
+        spec["params"] = [{**p, "value": params[p["name"]]} if p["name"] in params else p
+                          for p in template.get("params", [])]
+    return spec
+
+
+def _names(codes: np.ndarray, names: Sequence[str]) -> pa.DictionaryArray:
+    """A string column stored as small integer codes into ``names`` (each name is sent once)."""
+    return pa.DictionaryArray.from_arrays(np.asarray(codes, dtype=np.int32), pa.array(list(names), pa.string()))
+
+
+def thin_steps(n: int, max_points: int = MAX_LINE_POINTS) -> np.ndarray:
+    """Every s-th step of range(n), s = ceil(n / max_points), plus the last: at most max_points + 1."""
+    steps = np.arange(0, n, max(1, -(-n // max_points)))
+    return steps if steps[-1] == n - 1 else np.append(steps, n - 1)
+
+
+@functools.lru_cache(maxsize=16)
+def series_lines_template(names: tuple[str, ...], title: str, y_title: str = "value") -> dict:
+    """Lines over the time step (dataset ``lines``: step, series, value), with the focus step marked
+    by a rule and dots (dataset ``focus``: step, series, value at the focus step)."""
+    color = alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
+                      scale=alt.Scale(domain=list(names), range=[LINE_COLORS.get(k, "#009E73") for k in names]))
+    x = alt.X("step:Q", title="time step", scale=alt.Scale(nice=False, zero=False))
+    y = alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False))
+    tooltip = [alt.Tooltip("step:Q"), alt.Tooltip("series:N"), alt.Tooltip("value:Q", format=".4g")]
+    lines = alt.Chart(alt.NamedData("lines"))
+    raw = lines.transform_filter("datum.series == 'raw'").mark_line(strokeWidth=1)
+    smooth = lines.transform_filter("datum.series != 'raw'").mark_line(strokeWidth=2.5)
+    focus = alt.Chart(alt.NamedData("focus"))
+    rule = focus.mark_rule(color=FOCUS_COLOR, strokeWidth=2).encode(x="step:Q")
+    dots = focus.mark_point(filled=True, size=70, opacity=1)
+    layers = [layer.encode(x=x, y=y, color=color, tooltip=tooltip) for layer in (raw, smooth, dots)]
+    return alt.layer(*layers[:2], rule, layers[2]).properties(
+        width="container", height=360, title=title,
+        description=f"{', '.join(names)} over time; the focus step is marked with a vertical rule",
+    ).to_dict()
+
+
+def series_lines(lines: dict[str, np.ndarray], focus: int, *, title: str, y_title: str = "value") -> dict:
+    """Raw and smoothed series over time, the focus step marked; long series thinned for display."""
+    names = tuple(lines)
+    arrays = [np.asarray(v, dtype=float) for v in lines.values()]
+    steps = thin_steps(arrays[0].size)
+    data = pa.table({
+        "step": np.tile(steps, len(names)),
+        "series": _names(np.repeat(np.arange(len(names)), steps.size), names),
+        "value": np.concatenate([a[steps] for a in arrays]),
+    })
+    at_focus = pa.table({"step": np.full(len(names), focus), "series": _names(np.arange(len(names)), names),
+                         "value": np.array([a[focus] for a in arrays])})
+    return filled(series_lines_template(names, title, y_title), lines=data, focus=at_focus)
+
+
+@functools.lru_cache(maxsize=16)
+def focus_weights_template(title: str, color: str) -> dict:
+    """One step's weights as bars (right axis) under the series around it (left axis).
+
+    Dataset ``window``: step, left, right (bar edges), value, weight; dataset ``focus``: step.
+    Param ``wmax``: top of the weight axis, so two panels can share it.
+    """
+    wmax = alt.param(name="wmax", value=1.0)
+    x = alt.X("step:Q", title="time step", scale=alt.Scale(nice=False, zero=False))
+    tooltip = [alt.Tooltip("step:Q"), alt.Tooltip("value:Q", format=".4g"), alt.Tooltip("weight:Q", format=".4f")]
+    base = alt.Chart(alt.NamedData("window"))
+    bars = base.mark_rect(color=color, opacity=0.7).encode(
+        x=alt.X("left:Q", title="time step"), x2="right:Q", y2=alt.datum(0), tooltip=tooltip,
+        y=alt.Y("weight:Q", title="weight", scale=alt.Scale(domainMin=0, domainMax=alt.ExprRef("1.1 * wmax")),
+                axis=alt.Axis(orient="right", titleColor=color)),
+    )
+    y = alt.Y("value:Q", title="value", scale=alt.Scale(zero=False))
+    line = base.mark_line(color=LINE_COLORS["raw"]).encode(x=x, y=y)
+    points = base.mark_circle(color="#777777", size=28).encode(
+        x=x, y=y, tooltip=tooltip, opacity=alt.condition("datum.weight > 0.001", alt.value(1.0), alt.value(0.25)))
+    rule = alt.Chart(alt.NamedData("focus")).mark_rule(color=FOCUS_COLOR, strokeWidth=2).encode(x="step:Q")
+    return alt.layer(bars, line, points, rule).add_params(wmax).resolve_scale(y="independent").properties(
+        width="container", height=300, title=title,
+        description="Bars: the weight each step gets in the average for the focus step; line: the series",
+    ).to_dict()
+
+
+def focus_weights(
+    values: np.ndarray, weights: np.ndarray, focus: int, lo: int, hi: int, *, title: str,
+    color: str = LINE_COLORS["Gaussian"], weight_max: float | None = None,
+) -> dict:
+    """The weights used for step ``focus`` drawn over the series, steps lo..hi-1."""
+    steps = np.arange(lo, hi)
+    weights = np.asarray(weights, dtype=float)[lo:hi]
+    data = pa.table({"step": steps, "left": steps - 0.42, "right": steps + 0.42,
+                     "value": np.asarray(values, dtype=float)[lo:hi], "weight": weights})
+    top = float(weight_max if weight_max is not None else weights.max())
+    return filled(focus_weights_template(title, color), {"wmax": top}, window=data, focus=pa.table({"step": [focus]}))
+
+
+def block_labels(starts: np.ndarray, n: int) -> tuple[str, ...]:
+    """'a–b' for each block of steps a..b (just 'a' for a one-step block)."""
+    ends = np.append(starts[1:], n) - 1
+    return tuple(str(a) if a == b else f"{a}–{b}" for a, b in zip(starts, ends))
+
+
+@functools.lru_cache(maxsize=8)
+def weight_matrix_template(labels: tuple[str, ...], title: str, select_rows: str | None, size: int) -> dict:
+    """The shared ``heatmap`` of a B × B weight matrix (dataset ``cells``: row, col, row_label,
+    col_label, value; dataset ``rows``: row = 0..B-1) with one row marked (dataset ``outline``: row)."""
+    b = len(labels)
+    picture = heatmap(
+        np.zeros((b, b)), labels, labels, row_title="output step i", col_title="input step j",
+        value_title="weight", cell=size / b, max_size=size, select_rows=select_rows, show_numbers=False,
+        description="Weight matrix W: row i holds the weights that average the series into output step i",
+    ).properties(data=alt.NamedData("cells"))
+    # Cells of weight 0 are not sent (W is banded): a backdrop in the colour of 0 stands in for them,
+    # with full-width row bands on it that take clicks too (as selection ``<select_rows>_bg``).
+    backdrop = alt.Chart(alt.Data(values=[{}])).mark_rect(color=ZERO_COLOR).encode(
+        x=alt.value(0), x2=alt.value("width"), y=alt.value(0), y2=alt.value("height"))
+    bands = alt.Chart(alt.NamedData("rows")).mark_rect(color=ZERO_COLOR).encode(
+        x=alt.value(0), x2=alt.value("width"), y=alt.Y("row:O"))
+    if select_rows is not None:
+        bands = bands.add_params(
+            alt.selection_point(name=f"{select_rows}_bg", fields=["row"], on="click", clear=False))
+    # The focus row: pointers on both sides, and an outline when rows are tall enough not to hide it.
+    focus = alt.Chart(alt.NamedData("outline"))
+    layers = [backdrop, bands, picture] + [
+        focus.mark_point(shape=shape, filled=True, size=110, opacity=1, color=FOCUS_COLOR, xOffset=offset).encode(
+            x=alt.value(edge), y=alt.Y("row:O"))
+        for shape, edge, offset in (("triangle-left", "width", 9), ("triangle-right", 0, -9))
+    ]
+    if size / b >= 8:
+        layers.append(focus.mark_rect(fill=None, stroke=FOCUS_COLOR, strokeWidth=2).encode(y=alt.Y("row:O")))
+    return alt.layer(*layers).properties(title=title).to_dict()
+
+
+def weight_matrix(
+    small: np.ndarray, starts: np.ndarray, n: int, focus: int, *, title: str,
+    select_rows: str | None = None, size: int = 400,
+) -> dict:
+    """W as the matrix picture (block-averaged when long), the focus step's row marked.
+
+    ``small`` (B, B) and ``starts`` (B,) as returned by qkv_core.smoothing.downsampled_*_weights.
+    With ``select_rows``, a click on a row is reported as selection ``select_rows`` (on a
+    cell of weight > 0) or ``select_rows + "_bg"`` (elsewhere in the row), field ``row``.
+    """
+    labels = block_labels(starts, n)
+    small = np.asarray(small, dtype=float)  # (B, B)
+    flat = np.flatnonzero(small)
+    if flat.size < small.size:  # keep one zero cell, so the colour scale still starts at 0
+        flat = np.append(flat, np.flatnonzero(small == 0)[0])
+    rows, cols = np.divmod(flat, small.shape[1])
+    cells = pa.table({"row": rows, "col": cols, "row_label": _names(rows, labels), "col_label": _names(cols, labels),
+                      "value": small.ravel()[flat]})
+    row = int(np.searchsorted(starts, focus, side="right") - 1)
+    return filled(weight_matrix_template(labels, title, select_rows, size), cells=cells,
+                  rows=pa.table({"row": np.arange(len(labels))}), outline=pa.table({"row": [row]}))
+
+
+# --------------------------------------------------------------------------------------
+# ---- /lookup ----
+# --------------------------------------------------------------------------------------
+# Like /smoothing, /lookup redraws on every temperature change, so its charts are compiled once
+# per layout (``*_template``, validated by altair then) with named datasets and only the data
+# is filled in on each rerun (``filled``). Layouts depend on the store, never on the query or T.
+
+MAX_LOOKUP_ROWS = 25  # keys drawn in the /lookup charts (the best-scoring ones)
+# Okabe–Ito, one colour per value column (topic); extra columns reuse them in order.
+PART_COLORS = ("#E69F00", "#D55E00", "#CC79A7", "#0072B2", "#009E73", "#56B4E9", "#F0E442", "#8c8c8c")
+VALUES_SCHEME = "cividis"  # values and result: dark blue (low) to yellow (high), unlike the weights
+
+
+def top_rows(scores: np.ndarray, max_rows: int = MAX_LOOKUP_ROWS) -> np.ndarray:
+    """Indices of the max_rows highest scores, best first (ties keep store order)."""
+    return np.argsort(-np.asarray(scores, dtype=float), kind="stable")[:max_rows]
+
+
+@functools.lru_cache(maxsize=8)
+def lookup_bars_template(score_title: str) -> dict:
+    """Similarity (left) and softmax weight (right) per key, one row per key in ``rank`` order.
+
+    Dataset ``bars``: rank, key, score, weight.
+    """
+    y = alt.Y("key:N", title=None, sort=alt.EncodingSortField("rank"), axis=alt.Axis(labelLimit=240))
+    tooltip = [alt.Tooltip("key:N"), alt.Tooltip("score:Q", title=score_title, format=".4f"),
+               alt.Tooltip("weight:Q", format=".4f")]
+    base = alt.Chart(alt.NamedData("bars")).encode(tooltip=tooltip)
+    left = base.mark_bar(color=LINE_COLORS["raw"]).encode(x=alt.X("score:Q", title=score_title), y=y).properties(
+        width=200, height=alt.Step(22), title="score")
+    y_hidden = alt.Y("key:N", sort=alt.EncodingSortField("rank"), axis=None)
+    bars = base.mark_bar().encode(
+        x=alt.X("weight:Q", title="softmax weight", scale=alt.Scale(domain=[0, 1])), y=y_hidden,
+        color=alt.Color("weight:Q", scale=alt.Scale(scheme=SEQUENTIAL, domain=[0, 1]), legend=None),
+    )
+    text = base.mark_text(align="left", dx=3, fontSize=11).encode(
+        x="weight:Q", y=y_hidden, text=alt.Text("weight:Q", format=".0%"))
+    right = alt.layer(bars, text).properties(width=200, height=alt.Step(22), title="weight")
+    return alt.hconcat(left, right, spacing=6).properties(
+        description="Similarity of the query to each key (best first) and the softmax weight it gets",
+    ).to_dict()
+
+
+def lookup_bars(
+    keys: Sequence[str], scores: np.ndarray, weights: np.ndarray, *, score_title: str = "similarity",
+    max_rows: int = MAX_LOOKUP_ROWS,
+) -> dict:
+    """Each key's similarity to the query and its softmax weight, best first (the top max_rows keys)."""
+    scores, weights = np.asarray(scores, dtype=float), np.asarray(weights, dtype=float)
+    idx = top_rows(scores, max_rows)
+    data = pd.DataFrame({"rank": np.arange(idx.size), "key": [str(keys[i]) for i in idx],
+                         "score": scores[idx], "weight": weights[idx]})
+    return filled(lookup_bars_template(score_title), bars=data)
+
+
+@functools.lru_cache(maxsize=8)
+def profile_bar_template(parts: tuple[str, ...]) -> dict:
+    """One stacked bar: how a value splits over its parts. Dataset ``parts``: part, share, order."""
+    colors = [PART_COLORS[i % len(PART_COLORS)] for i in range(len(parts))]
+    return alt.Chart(alt.NamedData("parts")).mark_bar(height=26).encode(
+        x=alt.X("share:Q", stack="normalize", title=None, axis=alt.Axis(format="%", tickCount=5)),
+        color=alt.Color("part:N", title=None, scale=alt.Scale(domain=list(parts), range=colors),
+                        legend=alt.Legend(orient="top")),  # a bottom legend gets clipped
+        order=alt.Order("order:Q"),
+        tooltip=[alt.Tooltip("part:N"), alt.Tooltip("share:Q", format=".1%")],
+    ).properties(width="container", height=96, description=f"Split over {', '.join(parts)}").to_dict()
+
+
+def profile_bar(shares: np.ndarray, parts: Sequence[str]) -> dict:
+    """A value's split over its parts (shares >= 0) as one stacked bar, e.g. a video's topic mix."""
+    parts = tuple(str(p) for p in parts)
+    data = pd.DataFrame({"part": parts, "share": np.asarray(shares, dtype=float), "order": np.arange(len(parts))})
+    return filled(profile_bar_template(parts), parts=data)
+
+
+def _heatmap_template(shape: tuple[int, int], rows: Sequence[str], cols: Sequence[str],
+                      domain: tuple[float, float], name: str, cell: int = 32, **kwargs) -> alt.Chart:
+    """The shared ``heatmap`` as one panel of a concat, colour domain fixed, cells from dataset ``name``.
+
+    Drawn from a matrix filled with the domain's middle, so the cell numbers switch from white
+    to black at the middle of the colour scale whatever data is filled in later. A concat is not
+    sized to fit, so the panel's width and height are the cells alone (no room for the axes).
+    """
+    middle = np.full(shape, (domain[0] + domain[1]) / 2)
+    chart = heatmap(middle, rows, cols, domain=domain, cell=cell, **kwargs)
+    return chart.properties(data=alt.NamedData(name), width=cell * shape[1], height=cell * shape[0])
+
+
+@functools.lru_cache(maxsize=8)
+def blend_diagram_template(keys: tuple[str, ...], cols: tuple[str, ...], lo: float, hi: float) -> dict:
+    """weights (n x 1) | values (n x dv) | result (1 x dv) as three heatmaps.
+
+    Datasets ``w``, ``v``, ``out`` are ``matrix_frame``s; values and result share the colour
+    domain [lo, hi], so a result cell can be compared with the value cells by colour.
+    """
+    n, dv = len(keys), len(cols)
+    common = dict(col_title="")
+    w_chart = _heatmap_template((n, 1), keys, ["weight"], (0.0, 1.0), "w", title="weights", row_title="key",
+                                value_title="weight", description="Softmax weight of each key", **common)
+    v_chart = _heatmap_template((n, dv), keys, cols, (lo, hi), "v", title="values", row_title="key",
+                                value_title="value", scheme=VALUES_SCHEME,
+                                description="The value stored under each key", **common)
+    o_chart = _heatmap_template((1, dv), ["result"], cols, (lo, hi), "out", title="= Σ weight·value",
+                                row_title="", value_title="value", scheme=VALUES_SCHEME,
+                                description="The soft answer: each column is the weighted sum of that value column",
+                                **common)
+    return alt.hconcat(w_chart, v_chart, o_chart).resolve_scale(color="independent").to_dict()
+
+
+def blend_diagram(
+    weights: np.ndarray, values: np.ndarray, output: np.ndarray, keys: Sequence[str],
+    value_labels: Sequence[str], *, max_rows: int = MAX_LOOKUP_ROWS,
+) -> dict:
+    """The soft answer as weights × values: weight column, value rows, result = Σ weight · value.
+
+    Rows are in store order; a store longer than max_rows shows its max_rows heaviest keys.
+    """
+    weights = np.asarray(weights, dtype=float)
+    values = np.asarray(values, dtype=float).reshape(weights.size, -1)  # (n, dv)
+    idx = np.arange(weights.size) if weights.size <= max_rows else np.sort(top_rows(weights, max_rows))
+    keys, cols = tuple(str(keys[i]) for i in idx), tuple(str(c) for c in value_labels)
+    lo, hi = float(values.min()), float(values.max())
+    hi = hi if hi > lo else lo + 1.0  # a constant store still needs a colour range
+    return filled(
+        blend_diagram_template(keys, cols, lo, hi),
+        w=matrix_frame(weights[idx].reshape(-1, 1), keys, ["weight"]),
+        v=matrix_frame(values[idx], keys, cols),
+        out=matrix_frame(np.asarray(output, dtype=float).reshape(1, -1), ["result"], cols),
     )

@@ -69,8 +69,9 @@ st.caption(
 )
 if st.session_state.get("token") is not None and not 0 <= st.session_state["token"] < T:
     st.session_state["token"] = None
-st.pills("Query token", options=list(range(T)), format_func=lambda i: tokens[i], key="token",
-         label_visibility="collapsed")
+with st.container(height=180 if T > 48 else "content"):  # long texts scroll instead of filling the page
+    st.pills("Query token", options=list(range(T)), format_func=lambda i: tokens[i], key="token",
+             label_visibility="collapsed")
 query = st.session_state["token"] if st.session_state["token"] is not None else default_query(tokens)
 
 st.subheader("2 · Every head at once")

@@ -1,0 +1,96 @@
+"""/attention figures: our traced forward pass vs transformers, page reruns, load time, memory."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from .common import median_ms, rss_mb
+
+RUNS = 7
+
+
+def _text_of(encoder, n_tokens: int) -> str:
+    """A text that tokenizes to exactly n_tokens pieces (including [CLS] and [SEP])."""
+    words = ("attention mixes values by weights that queries and keys decide " * 200).split()
+    for n_words in range(n_tokens, 0, -1):
+        text = " ".join(words[:n_words])
+        if encoder.tokenize(text).T <= n_tokens:
+            return text
+    raise RuntimeError("could not build text")
+
+
+def _forward_figures() -> dict[str, float]:
+    import torch
+    from transformers import AutoModel
+
+    from qkv_core.encoder import default_model_path, load_pretrained
+
+    loads = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        encoder = load_pretrained()
+        loads.append(time.perf_counter() - start)
+    reference = AutoModel.from_pretrained(str(default_model_path()), attn_implementation="eager").eval()
+    figures = {"model_load_s": statistics.median(loads)}
+    for n in (128, 512):
+        text = _text_of(encoder, n)
+        ids = torch.from_numpy(encoder.tokenize(text).ids.copy())[None]
+
+        def ours() -> None:
+            encoder.trace(text)
+
+        def theirs() -> None:
+            with torch.inference_mode():
+                reference(input_ids=ids, output_attentions=True, output_hidden_states=True)
+
+        # interleave to share the machine's noise fairly
+        ours_ms, theirs_ms = [], []
+        for _ in range(RUNS):
+            ours_ms.append(median_ms(ours, runs=1, warmup=1))
+            theirs_ms.append(median_ms(theirs, runs=1, warmup=1))
+        figures[f"trace_{n}_ms"] = statistics.median(ours_ms)
+        figures[f"trace_{n}_vs_transformers_ratio"] = statistics.median(ours_ms) / statistics.median(theirs_ms)
+    return figures
+
+
+def _rerun_figure() -> dict[str, float]:
+    from tests.apptest_util import open_page
+
+    at = open_page("pages/story/attention.py")
+    heads = [3, 5, 7, 9, 11, 1, 4, 6, 8]
+
+    def rerun() -> None:
+        at.slider(key="head").set_value(heads[rerun.i % len(heads)]).run()
+        rerun.i += 1
+
+    rerun.i = 0
+    return {"attention_rerun_ms": median_ms(rerun, runs=RUNS, warmup=2)}
+
+
+def _server_rss() -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.helpers import open_view
+    from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, StreamlitServer
+
+    values = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        for _ in range(3):
+            page = browser.new_page()
+            with StreamlitServer() as srv:
+                open_view(page, f"{srv.url}/attention", "Attention on your text")
+                time.sleep(1.0)
+                values.append(rss_mb(srv.proc.pid))
+            page.close()
+        browser.close()
+    return {"rss_mb_after_attention": statistics.median(values)}
+
+
+def run() -> dict[str, float]:
+    """All /attention figures."""
+    return {**_forward_figures(), **_rerun_figure(), **_server_rss()}
