@@ -21,7 +21,8 @@ scipy.ndimage.gaussian_filter1d); near the ends of the series the cut bump is
 renormalised so every row still sums to 1.
 
 Letters: T series length, r kernel radius, B block count of a downsampled
-matrix, s block size (time steps per block).
+matrix, s block size (time steps per block), k blocks within reach of a row
+on either side (ceil(r / s)), c rows per chunk.
 """
 
 from __future__ import annotations
@@ -289,6 +290,9 @@ def content_aware_smooth(
 # ---------------------------------------------------------------- downsample
 
 
+_CHUNK_CELLS = 1 << 20  # downsampling works on chunks of at most this many (row, offset) pairs
+
+
 def _block_starts(n: int, max_size: int) -> tuple[np.ndarray, int]:
     """Starts of equal blocks of s = ceil(n / max_size) steps (the last may be shorter), and s."""
     size = -(-n // max_size)
@@ -330,7 +334,9 @@ def downsampled_gaussian_weights(
     """downsample_matrix(gaussian_weights(n, ...)) without forming the T × T matrix.
 
     Row i's mass inside a column block [a, b) is a difference of the
-    cumulative kernel, so the cost is O(T·B) whatever σ is.
+    cumulative kernel.  Only the k = ceil(r / s) blocks on either side of a
+    row's own block can hold any of it, so the cost is O(T·(2k + 1)), taken
+    a chunk of rows at a time.
     """
     n = _check_length(n)
     sigma = _check_positive("sigma", sigma)
@@ -342,17 +348,37 @@ def downsampled_gaussian_weights(
     kernel = _position_kernel(sigma, radius)
     cum = np.concatenate(([0.0], np.cumsum(kernel)))  # cum[m] = kernel[:m].sum(), (2r+2,)
     starts, size = _block_starts(n, max_size)  # (B,)
+    n_blocks = starts.size
     edges = np.append(starts, n)  # (B+1,)
-    lengths = _block_lengths(starts, n)
-    small = np.empty((starts.size, starts.size))
-    for b, a in enumerate(starts):
-        i = np.arange(a, min(a + size, n))[:, None]  # (s, 1)
+    reach = min(-(-radius // size), n_blocks)  # k
+    chunk = max(1, _CHUNK_CELLS // (2 * reach + 2))
+    small = np.zeros((n_blocks, n_blocks))
+    for lo in range(0, n, chunk):
+        i = np.arange(lo, min(lo + chunk, n))[:, None]  # (c, 1)
+        own = i // size  # (c, 1): each row's block
+        cols = own + np.arange(-reach, reach + 1)  # (c, 2k+1): column blocks within reach
+        # Their edges, clipped to [0, B]: a block off either end gets two equal edges, so no mass.
+        edge = edges[np.clip(np.concatenate((cols, cols[:, -1:] + 1), axis=1), 0, n_blocks)]  # (c, 2k+2)
         # Mass of row i at columns j < e: taps d = j − i ≤ e − 1 − i.
-        below = cum[np.clip(edges[None, :] - i + radius, 0, 2 * radius + 1)]  # (s, B+1)
-        block_mass = np.diff(below, axis=1)  # (s, B)
-        row_total = below[:, -1] - below[:, 0]  # (s,) the normaliser Z_i
-        small[b] = (block_mass / row_total[:, None]).sum(axis=0) / (lengths[b] * lengths)
+        below = cum[np.clip(edge - i + radius, 0, 2 * radius + 1)]  # (c, 2k+2)
+        mass = np.diff(below, axis=1) / _edge_normalisers(n, kernel, radius, i[:, 0])[:, None]  # (c, 2k+1)
+        small += _block_sums(own, cols, mass, starts, n)[0]
     return small, starts, starts.copy()
+
+
+def _block_sums(
+    own: np.ndarray, cols: np.ndarray, mass: np.ndarray, starts: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Add each row's mass into its (row block, column block) cell and average: (B, B), starts, starts.
+
+    own (R, 1) row blocks, cols (R, C) column blocks (clipped here; off-range ones carry no mass).
+    """
+    n_blocks = starts.size
+    flat = own * n_blocks + np.clip(cols, 0, n_blocks - 1)  # (R, C) index into the flattened (B, B)
+    sums = np.bincount(flat.ravel(), weights=mass.ravel(), minlength=n_blocks * n_blocks)
+    lengths = _block_lengths(starts, n)
+    return sums.reshape(n_blocks, n_blocks) / np.outer(lengths, lengths), starts, starts.copy()
+
 
 
 def downsampled_content_aware_weights(
@@ -360,8 +386,9 @@ def downsampled_content_aware_weights(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """downsample_matrix(content_aware_weights(...)) without forming the T × T matrix.
 
-    Works one block of s rows at a time over the band of columns it can
-    reach, so memory stays O(s·(s + r)) and time O(T·(s + r)).
+    Each row's weights over its 2r + 1 offsets are formed, normalised and
+    added into their blocks, a chunk of rows at a time: time O(T·r), memory
+    O(min(T·r, 2^20)).
     """
     v, sigma_v, kernel, radius = _content_aware_setup(values, sigma_t, sigma_v, truncate)
     max_size = _check_max_size(max_size)
@@ -369,16 +396,13 @@ def downsampled_content_aware_weights(
     if n <= max_size:
         return downsample_matrix(content_aware_weights(v, sigma_t, sigma_v, truncate), max_size)
     starts, size = _block_starts(n, max_size)  # (B,)
-    lengths = _block_lengths(starts, n)
+    d = np.arange(-radius, radius + 1)  # (2r+1,) offsets j − i
+    chunk = max(1, _CHUNK_CELLS // d.size)
     small = np.zeros((starts.size, starts.size))
-    for b, a in enumerate(starts):
-        stop = min(a + size, n)
-        # Columns the rows a..stop−1 reach, widened to whole column blocks.
-        first_block = max(0, a - radius) // size
-        last_block = (min(n, stop + radius) - 1) // size
-        c0, c1 = first_block * size, min(n, (last_block + 1) * size)
-        band = _content_aware_band(v, slice(a, stop), slice(c0, c1), kernel, radius, sigma_v)
-        band /= band.sum(axis=1, keepdims=True)  # (s, C): the band holds each row's whole support
-        block_sums = np.add.reduceat(band.sum(axis=0), np.arange(0, c1 - c0, size))  # (blocks,)
-        small[b, first_block : last_block + 1] = block_sums
-    return small / np.outer(lengths, lengths), starts, starts.copy()
+    for lo in range(0, n, chunk):
+        i = np.arange(lo, min(lo + chunk, n))[:, None]  # (c, 1)
+        j = np.clip(i + d, 0, n - 1)  # (c, 2r+1) neighbours, clipped for indexing
+        w = np.where(j == i + d, kernel * _content_factor(v[i] - v[j], sigma_v), 0.0)  # (c, 2r+1)
+        w /= w.sum(axis=1, keepdims=True)  # the diagonal weight is 1, so no row is all zero
+        small += _block_sums(i // size, j // size, w, starts, n)[0]
+    return small, starts, starts.copy()

@@ -448,8 +448,8 @@ def lookup_bars(
     """Each key's similarity to the query and its softmax weight, best first (the top max_rows keys)."""
     scores, weights = np.asarray(scores, dtype=float), np.asarray(weights, dtype=float)
     idx = top_rows(scores, max_rows)
-    data = pd.DataFrame({"rank": np.arange(idx.size), "key": [str(keys[i]) for i in idx],
-                         "score": scores[idx], "weight": weights[idx]})
+    data = pa.table({"rank": np.arange(idx.size), "key": [str(keys[i]) for i in idx],
+                     "score": scores[idx], "weight": weights[idx]})
     return filled(lookup_bars_template(score_title), bars=data)
 
 
@@ -469,7 +469,7 @@ def profile_bar_template(parts: tuple[str, ...]) -> dict:
 def profile_bar(shares: np.ndarray, parts: Sequence[str]) -> dict:
     """A value's split over its parts (shares >= 0) as one stacked bar, e.g. a video's topic mix."""
     parts = tuple(str(p) for p in parts)
-    data = pd.DataFrame({"part": parts, "share": np.asarray(shares, dtype=float), "order": np.arange(len(parts))})
+    data = pa.table({"part": parts, "share": np.asarray(shares, dtype=float), "order": np.arange(len(parts))})
     return filled(profile_bar_template(parts), parts=data)
 
 
@@ -490,7 +490,7 @@ def _heatmap_template(shape: tuple[int, int], rows: Sequence[str], cols: Sequenc
 def blend_diagram_template(keys: tuple[str, ...], cols: tuple[str, ...], lo: float, hi: float) -> dict:
     """weights (n x 1) | values (n x dv) | result (1 x dv) as three heatmaps.
 
-    Datasets ``w``, ``v``, ``out`` are ``matrix_frame``s; values and result share the colour
+    Datasets ``w``, ``v``, ``out`` are ``matrix_frame`` tables; values and result share the colour
     domain [lo, hi], so a result cell can be compared with the value cells by colour.
     """
     n, dv = len(keys), len(cols)
@@ -521,9 +521,97 @@ def blend_diagram(
     keys, cols = tuple(str(keys[i]) for i in idx), tuple(str(c) for c in value_labels)
     lo, hi = float(values.min()), float(values.max())
     hi = hi if hi > lo else lo + 1.0  # a constant store still needs a colour range
+    def table(m: np.ndarray, rows: Sequence[str], columns: Sequence[str]) -> pa.Table:
+        return pa.Table.from_pandas(matrix_frame(m, rows, columns), preserve_index=False)
+
     return filled(
         blend_diagram_template(keys, cols, lo, hi),
-        w=matrix_frame(weights[idx].reshape(-1, 1), keys, ["weight"]),
-        v=matrix_frame(values[idx], keys, cols),
-        out=matrix_frame(np.asarray(output, dtype=float).reshape(1, -1), ["result"], cols),
+        w=table(weights[idx].reshape(-1, 1), keys, ["weight"]),
+        v=table(values[idx], keys, cols),
+        out=table(np.asarray(output, dtype=float).reshape(1, -1), ["result"], cols),
+    )
+
+
+# ---- /attention walkthrough ----
+
+
+def vector_strip(vector: np.ndarray, title: str, cell: int = 10, max_width: int = 640) -> alt.Chart:
+    """A vector as one row of coloured cells (blue negative, red positive); exact values on hover."""
+    v = np.asarray(vector, dtype=float).reshape(1, -1)
+    n = v.shape[1]
+    cell = max(1, min(cell, max_width // max(n, 1)))
+    bound = float(np.abs(v).max()) or 1.0
+    data = pd.DataFrame({"dim": np.arange(n), "value": v[0]})
+    return (
+        alt.Chart(data, title=title)
+        .mark_rect()
+        .encode(
+            x=alt.X("dim:O", axis=None),
+            color=alt.Color("value:Q", scale=alt.Scale(scheme=DIVERGING, domain=[-bound, bound], reverse=True),
+                            legend=None),
+            tooltip=[alt.Tooltip("dim:Q", title="dimension"), alt.Tooltip("value:Q", format=".4f")],
+        )
+        .properties(width=cell * n + 10, height=18, description=f"{title}: a vector of {n} numbers; hover for values")
+    )
+
+
+def cosine_by_layer(similarity: np.ndarray, word: str) -> alt.Chart:
+    """Cosine similarity of a word's two vectors at the embedding layer and after each layer."""
+    data = pd.DataFrame({
+        "layer": np.arange(len(similarity)),
+        "stage": ["embedding"] + [f"after layer {i}" for i in range(1, len(similarity))],
+        "cosine": np.asarray(similarity, dtype=float),
+    })
+    return (
+        alt.Chart(data)
+        .mark_line(point=alt.OverlayMarkDef(size=70))
+        .encode(
+            x=alt.X("layer:O", title="0 = embedding, then after layer 1 … 6", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("cosine:Q", title=f"cosine of the two “{word}” vectors", scale=alt.Scale(zero=False)),
+            tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("cosine:Q", format=".3f")],
+        )
+        .properties(width="container", height=260,
+                    description="Cosine similarity of the same word in two sentences, layer by layer")
+    )
+
+
+def score_histogram(raw: np.ndarray, scaled: np.ndarray, d: int) -> alt.Chart:
+    """Histograms of random dot products q·k, raw and divided by √d, on one axis."""
+    data = pd.concat([
+        pd.DataFrame({"score": np.asarray(raw, dtype=float), "kind": "q·k (raw)"}),
+        pd.DataFrame({"score": np.asarray(scaled, dtype=float), "kind": "q·k / √d"}),
+    ])
+    return (
+        alt.Chart(data)
+        .mark_bar(opacity=0.65, binSpacing=0)
+        .encode(
+            x=alt.X("score:Q", bin=alt.Bin(maxbins=60), title=f"score of random q, k in d = {d} dimensions"),
+            y=alt.Y("count():Q", stack=None, title="pairs"),
+            color=alt.Color("kind:N", scale=alt.Scale(range=["#d95f02", "#1b9e77"]), title=None,
+                            legend=alt.Legend(orient="top")),
+        )
+        .properties(width="container", height=240,
+                    description=f"Spread of raw and scaled dot products of random vectors in {d} dimensions")
+    )
+
+
+def layer_spread(raw: np.ndarray, scaled: np.ndarray) -> alt.Chart:
+    """Standard deviation of the model's attention scores per layer, with and without ÷√d."""
+    n = len(raw)
+    data = pd.DataFrame({
+        "layer": np.tile(np.arange(1, n + 1), 2),
+        "std": np.concatenate([raw, scaled]).astype(float),
+        "kind": ["q·k (raw)"] * n + ["q·k / √d (as trained)"] * n,
+    })
+    return (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("layer:O", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("std:Q", title="spread of scores (std)"),
+            color=alt.Color("kind:N", scale=alt.Scale(range=["#d95f02", "#1b9e77"]), title=None,
+                            legend=alt.Legend(orient="top")),
+            tooltip=["layer:O", "kind:N", alt.Tooltip("std:Q", format=".2f")],
+        )
+        .properties(width="container", height=220, description="Score spread per layer of the real model")
     )

@@ -72,6 +72,22 @@ def choice_param(key: str, default: str, options: Sequence[str]) -> Param:
     return Param(key, default, parse)
 
 
+def float_choice_param(key: str, default: float, options: Sequence[float]) -> Param:
+    """One of a fixed set of numbers (e.g. a select_slider's stops); "0.10" and "1e-1" both read as 0.1."""
+
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"{key} must be a number") from None
+        for option in options:
+            if math.isclose(value, option, rel_tol=1e-9):
+                return option
+        raise ValueError(f"{key} must be one of {', '.join(f'{o:g}' for o in options)}")
+
+    return Param(key, default, parse, lambda v: f"{v:g}")
+
+
 def flag_param(key: str, default: bool = False) -> Param:
     """A boolean written as 1 / 0."""
 
@@ -113,17 +129,24 @@ def seed(params: Sequence[Param]) -> None:
         st.session_state[p.key] = value
 
 
-def publish(params: Sequence[Param]) -> None:
-    """Write current values to the URL; defaults are left out to keep links short."""
+def publish(params: Sequence[Param]) -> list[str]:
+    """Write current values to the URL; defaults are left out to keep links short.
+
+    Returns the keys whose values are too long to carry in a link (they are left out).
+    """
+    too_long = []
     for p in params:
         value = st.session_state.get(p.key, p.default)
-        if value == p.default or value is None:
+        encoded = None if value == p.default or value is None else p.dump(value)
+        if encoded is not None and len(encoded) > MAX_PARAM_CHARS:
+            too_long.append(p.key)
+            encoded = None
+        if encoded is None:
             if p.key in st.query_params:
                 del st.query_params[p.key]
-        else:
-            encoded = p.dump(value)
-            if st.query_params.get(p.key) != encoded:
-                st.query_params[p.key] = encoded
+        elif st.query_params.get(p.key) != encoded:
+            st.query_params[p.key] = encoded
+    return too_long
 
 
 def notices() -> list[str]:

@@ -1,5 +1,7 @@
 """Gaussian and content-aware smoothing: properties, references, limits and errors."""
 
+import time
+
 import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter1d
@@ -260,6 +262,9 @@ def test_downsample_shapes(n: int, max_size: int, blocks: int) -> None:
         (97, 30.0, 10),  # radius 120 beyond the series
         (300, 1.5, 200),  # blocks of 2
         (40, 3.0, 40),  # small enough: unchanged
+        (2001, 3.0, 200),  # blocks of 11, the last one only 10 long
+        (450, 40.0, 200),  # radius 120 spans 40 blocks of 3 on either side
+        (23, 0.7, 4),  # four blocks of 6 and a short fifth; radius 3 reaches one block over
     ],
 )
 def test_downsampled_weights_equal_downsampled_dense(n: int, sigma: float, max_size: int) -> None:
@@ -274,6 +279,23 @@ def test_downsampled_weights_equal_downsampled_dense(n: int, sigma: float, max_s
     np.testing.assert_allclose(fast_g[0], dense_g[0], atol=1e-14)
     np.testing.assert_array_equal(fast_g[1], dense_g[1])
     np.testing.assert_array_equal(fast_g[2], dense_g[2])
+
+
+def test_downsampled_weights_are_the_same_in_small_chunks(monkeypatch) -> None:
+    v = _values(500, seed=5)
+    whole_c = downsampled_content_aware_weights(v, 6.0, 0.5, max_size=50)[0]
+    whole_g = downsampled_gaussian_weights(500, 6.0, max_size=50)[0]
+    monkeypatch.setattr("qkv_core.smoothing._CHUNK_CELLS", 100)  # a few rows per chunk
+    np.testing.assert_allclose(downsampled_content_aware_weights(v, 6.0, 0.5, max_size=50)[0], whole_c, atol=1e-15)
+    np.testing.assert_allclose(downsampled_gaussian_weights(500, 6.0, max_size=50)[0], whole_g, atol=1e-15)
+
+
+def test_downsampled_weights_are_fast_for_a_long_series() -> None:
+    v = _values(20_000)
+    start = time.perf_counter()
+    downsampled_gaussian_weights(20_000, 5.0)
+    downsampled_content_aware_weights(v, 5.0, 1.0)
+    assert time.perf_counter() - start < 0.5  # banded work, O(T·r); the T × T matrix would be 3.2 GB
 
 
 def test_downsampled_long_series_stays_small() -> None:

@@ -1,7 +1,172 @@
+import numpy as np
 import streamlit as st
 
-from qkv_ui.pages import HOME
+from qkv_core import series, smoothing
+from qkv_core.matrix import window
+from qkv_ui import charts, urlstate
+from qkv_ui.pages import LOOKUP
 
+SOURCES = {"steps": "Steps", "sine": "Noisy sine", "random_walk": "Random walk", "co2": "Mauna Loa CO₂",
+           "upload": "Your CSV"}
+MAX_CELLS = 200  # a W heatmap never has more than MAX_CELLS × MAX_CELLS cells, whatever n is
+PARAMS = [
+    urlstate.choice_param("src", "steps", list(SOURCES)),
+    urlstate.int_param("n", 200, 20, 5000),
+    urlstate.float_param("noise", 0.2, 0.0, 1.5),
+    urlstate.int_param("seed", 0, 0, 9999),
+    urlstate.float_param("sigma", 4.0, 0.5, 50.0),
+    urlstate.float_param("trunc", 3.0, 0.5, 6.0),
+    urlstate.int_param("t", 78, 0, 19_999),  # clamped to the series below
+    urlstate.float_param("sigv", 0.3, 0.05, 3.0),
+    urlstate.text_param("col", "", max_chars=200),
+]
+real_series = st.cache_data(series.load_real_series)
+
+
+@st.cache_data(max_entries=8)
+def read_upload(data: bytes, name: str, column: str | None) -> series.ParsedSeries | str:
+    """The uploaded series, or why it can't be used (a SeriesError message)."""
+    try:
+        return series.series_from_csv(data, name, column)
+    except series.SeriesError as err:
+        return str(err)
+
+
+def refuse(message: str) -> None:
+    """End the page with the reason an upload can't be used (plain text: it may quote the file)."""
+    st.error("This file can't be used as a series:", icon=":material/block:")
+    st.text(message)
+    urlstate.publish(PARAMS)
+    st.stop()
+
+
+def pick_focus(key: str, sel: str, starts: np.ndarray, n: int) -> None:
+    """W heatmap click: focus on the middle step of the clicked row's block."""
+    picked = st.session_state[key]["selection"]
+    chosen = picked.get(sel) or picked.get(f"{sel}_bg") or []
+    if chosen:
+        b = int(chosen[0]["row"])
+        st.session_state["t"] = int(starts[b] + (np.append(starts, n)[b + 1] - 1 - starts[b]) // 2)
+
+
+urlstate.seed(PARAMS)
 st.title("Context matters")
-st.write("Smoothing a time series: each point becomes a weighted average of its neighbours.")
-st.page_link(HOME.script, label="Back to the story", icon=HOME.icon)
+st.write(
+    "Before words, a time series. Smoothing replaces each point by a weighted average of its neighbours, "
+    "with weights set by distance alone and by one rule for every point. "
+    "Attention keeps the weighted average and changes how the weights are found."
+)
+urlstate.show_notices()
+
+with st.container(border=True):
+    src = st.segmented_control("Series", list(SOURCES), format_func=SOURCES.get, key="src", required=True)
+    if src in series.SERIES_KINDS:
+        c1, c2, c3 = st.columns(3)
+        c1.slider("Length n (steps)", 20, 5000, step=10, key="n")
+        c2.slider("Noise", 0.0, 1.5, step=0.05, key="noise")
+        c3.number_input("Seed (same seed, same series)", 0, 9999, step=1, key="seed")
+        values = series.synthetic_series(src, st.session_state["n"], st.session_state["noise"],
+                                         st.session_state["seed"])
+    elif src == "co2":
+        values = real_series()["co2_ppm"].to_numpy()
+        st.caption(f"{series.REAL_SERIES_NAME}, one step per month. Scripps / CDIAC, public domain.")
+    else:
+        upload = st.file_uploader("A CSV file with a numeric column (up to 5 MB and 20,000 rows)",
+                                  type=["csv", "tsv", "txt"], key="upload", max_upload_size=5)
+        st.caption("Your file stays in this browser session. A link can't carry it: a shared link opens "
+                   "with an empty uploader and keeps only the column choice.")
+        if upload is None:
+            st.info("Upload a CSV file to smooth one of its columns.", icon=":material/upload_file:")
+            urlstate.publish(PARAMS)
+            st.stop()
+        first = read_upload(upload.getvalue(), upload.name, None)
+        if isinstance(first, str):
+            refuse(first)
+        col = st.session_state["col"]
+        st.session_state["col"] = col if col in first.columns else first.columns[0]
+        st.selectbox("Column", first.columns, key="col")
+        parsed = read_upload(upload.getvalue(), upload.name, st.session_state["col"])
+        if isinstance(parsed, str):
+            refuse(parsed)
+        for note in parsed.notes:
+            if not note.startswith("Using the first"):
+                st.text(note)
+        values = parsed.values
+
+n = len(values)
+spread = float(np.std(values)) or 1.0  # σ_v is given in units of this
+y_title = {"co2": "CO₂ (ppm)", "upload": st.session_state["col"]}.get(src, "value")
+if st.session_state["t"] > n - 1:
+    st.info(f"Step {st.session_state['t']} is past the end of this {n}-step series; "
+            f"the focus moved to step {n // 2}.", icon=":material/my_location:")
+    st.session_state["t"] = n // 2
+st.session_state["t"] = st.session_state["t"]  # keep t when n changes the slider's range (a new widget)
+
+c1, c2, c3 = st.columns(3)
+sigma = c1.slider("σ, bandwidth (time steps)", 0.5, 50.0, step=0.5, key="sigma")
+trunc = c2.slider("Cut-off (× σ)", 0.5, 6.0, step=0.5, key="trunc",
+                  help="Neighbours farther than r = cut-off × σ steps get weight 0.")
+t = c3.slider("Focus step t", 0, n - 1, key="t")
+r = min(smoothing.kernel_radius(sigma, trunc), n - 1)
+smoothed = smoothing.smooth(values, sigma, trunc)
+
+st.subheader("1 · Each point becomes an average of its neighbours")
+lines = {"raw": values, "Gaussian": smoothed}
+st.vega_lite_chart(spec=charts.series_lines(lines, t, title="Raw and smoothed", y_title=y_title), width="stretch")
+st.caption(f"Step {t}: raw {values[t]:.3f} → smoothed {smoothed[t]:.3f}. Slide σ up and the line flattens; "
+           "slide it down to 0.5 and the smoothed line hugs the raw one, as each point keeps most of its own weight.")
+
+st.subheader(f"2 · The weights behind step {t}")
+lo, hi = window(n, t, 2 * (r + max(5, r // 2)) + 1)
+row = smoothing.weight_row(n, t, sigma, trunc)
+st.vega_lite_chart(spec=charts.focus_weights(values, row, t, lo, hi, title="Weights for the focus step"),
+                   width="stretch")
+st.caption(f"Bars: how much each step counts toward step {t}; they add up to 1. Only the {np.count_nonzero(row)} "
+           f"steps within r = {r} count, the nearest most, and their values play no part. Lower the cut-off to clip "
+           "the bump; near either end of the series the clipped bump is rescaled to sum to 1.")
+
+st.subheader("3 · All the weights at once: smoothed = W · values")
+w_small, starts, _ = smoothing.downsampled_gaussian_weights(n, sigma, trunc, MAX_CELLS)
+left, right = st.columns([3, 2])
+left.vega_lite_chart(spec=charts.weight_matrix(w_small, starts, n, t, title="Gaussian W", select_rows="wrow"),
+                     key="wmap", on_select=lambda: pick_focus("wmap", "wrow", starts, n),
+                     selection_mode=["wrow", "wrow_bg"], width="content")
+right.markdown(f"Row *i* of W holds the weights that make smoothed step *i*; row {t} (marked) is the bump above. "
+               "Multiply W by the column of values and you get the whole smoothed line at once.")
+right.markdown("**Every row is the same bump, slid along the diagonal.** Position alone decides, by one rule for all "
+               "steps; only the first and last few rows are clipped and rescaled.")
+right.caption("Click a row to make it the focus step." + ("" if len(starts) == n else
+              f" With {n:,} steps, each cell shows the average of a {starts[1]} × {starts[1]} block of W."))
+
+st.subheader("4 · Let the values have a say")
+st.write("Position-only weights have two limits: they look at proximity only, never at what a neighbour's value is, "
+         "and one rule serves every point. At a step edge both hurt: the average mixes two levels and blurs "
+         "the edge. Now weigh each neighbour also by how close its value is to the focus point's own:")
+st.latex(r"w_{ij} \propto \exp\!\Big(-\frac{(i-j)^2}{2\sigma^2}\Big)\,\exp\!\Big(-\frac{(v_i-v_j)^2}{2\sigma_v^2}\Big)")
+sigv = st.slider("σᵥ, value tolerance (× the series' spread)", 0.05, 3.0, step=0.05, key="sigv",
+                 help=f"σᵥ = this × the series' standard deviation ({spread:.3g}).")
+aware = smoothing.content_aware_smooth(values, sigma, sigv * spread, trunc)
+st.vega_lite_chart(spec=charts.series_lines({**lines, "content-aware": aware}, t, y_title=y_title,
+                                            title="Position only vs position and value"), width="stretch")
+st.caption(f"Largest gap between the two smoothed lines: {np.abs(aware - smoothed).max():.3f}. Slide σᵥ up and the "
+           "content-aware line turns into the Gaussian one, the gap shrinking toward 0. Slide it down and the "
+           "edges of the Steps series stay sharp while the flat stretches are still smoothed.")
+aware_row = smoothing.content_aware_row(values, t, sigma, sigv * spread, trunc)
+top = float(max(row.max(), aware_row.max()))
+c1, c2 = st.columns(2)
+c1.vega_lite_chart(spec=charts.focus_weights(values, row, t, lo, hi, title="Position only", weight_max=top),
+                   width="stretch")
+c2.vega_lite_chart(spec=charts.focus_weights(values, aware_row, t, lo, hi, title="Position and value", weight_max=top,
+                                             color=charts.LINE_COLORS["content-aware"]), width="stretch")
+a_small, _, _ = smoothing.downsampled_content_aware_weights(values, sigma, sigv * spread, trunc, MAX_CELLS)
+left, right = st.columns([3, 2])
+left.vega_lite_chart(spec=charts.weight_matrix(a_small, starts, n, t, title="Content-aware W", select_rows="arow"),
+                     key="amap", on_select=lambda: pick_focus("amap", "arow", starts, n),
+                     selection_mode=["arow", "arow_bg"], width="content")
+right.markdown("**Same picture, new rule: the rows now differ.** Each point's own value picks the neighbours that "
+               "count, so a point beside an edge leans away from it.")
+right.markdown("That is the first step toward queries and keys: each point asks *who is like me?* and every "
+               "neighbour's value answers. Each row is still a set of positive weights summing to 1, a softmax of "
+               "scores. Attention keeps all this and learns what to compare.")
+st.page_link(LOOKUP.script, label=f"Next: {LOOKUP.title}", icon=LOOKUP.icon)
+urlstate.publish(PARAMS)
