@@ -7,7 +7,7 @@ import importlib
 
 from .common import RESULTS, write_results
 
-SUITES = ("app_server",)
+SUITES = ("app_server", "attention", "smoothing", "lookup")
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "SIMILARITIES",
     "TOPICS",
     "StoreCheck",
+    "dict_transcript",
     "effective_keys",
     "entropy",
     "format_mix",
@@ -39,6 +40,7 @@ __all__ = [
     "soft_lookup",
     "soft_lookup_scores",
     "softmax",
+    "store_dict",
     "validate_store",
     "video_preset",
 ]
@@ -194,6 +196,31 @@ def soft_lookup(query: Any, keys: Any, values: Any,
 def hard_lookup(store: Mapping[str, V], query: str) -> V:
     """Dict lookup as shown on the page: store[query] for an exact key, else KeyError."""
     return store[query]
+
+
+def store_dict(keys: Sequence[str], values: Any, value_columns: Sequence[str]) -> dict[str, Any]:
+    """The store as the dict a hard lookup reads: key -> number (one column) or key -> {column: number}."""
+    v = _as_float_array(values, "values")
+    if v.shape != (len(keys), len(value_columns)):
+        raise ValueError(f"values must have shape (n keys, n columns) = ({len(keys)}, {len(value_columns)}), "
+                         f"got shape {v.shape}")
+    if len(set(keys)) != len(keys):
+        raise ValueError("keys must be unique (validate_store keeps the last of duplicates)")
+    if len(value_columns) == 1:
+        return {k: float(row[0]) for k, row in zip(keys, v)}
+    return {k: {c: float(x) for c, x in zip(value_columns, row)} for k, row in zip(keys, v)}
+
+
+def dict_transcript(store: Mapping[str, Any], query: str, max_chars: int = 80) -> tuple[bool, str]:
+    """What Python shows for store[query]: (True, repr of the value) or (False, "KeyError: 'query'").
+
+    The query is quoted as Python would (repr) and cut to ``max_chars`` characters.
+    """
+    try:
+        value = hard_lookup(store, query)
+    except KeyError:
+        return False, f"KeyError: {_short(query, max_chars)}"
+    return True, repr(value)
 
 
 # ---------------------------------------------------------------- reading the weights

@@ -16,6 +16,7 @@ from qkv_core.retrieval import (
     SIMILARITIES,
     TOPICS,
     StoreCheck,
+    dict_transcript,
     effective_keys,
     entropy,
     format_mix,
@@ -26,6 +27,7 @@ from qkv_core.retrieval import (
     soft_lookup,
     soft_lookup_scores,
     softmax,
+    store_dict,
     validate_store,
     video_preset,
 )
@@ -513,3 +515,65 @@ def test_validate_store_handles_string_dtypes(dtype):
 def test_long_key_limit_constant():
     check = _check([("k" * LONG_KEY_CHARS, 1.0), ("j" * (LONG_KEY_CHARS + 1), 2.0)])
     assert len(check.problems) == 1 and "201 characters" in check.problems[0]
+
+
+# ---------------------------------------------------------------- store_dict / dict_transcript
+
+
+def test_store_dict_one_column_maps_keys_to_numbers():
+    assert store_dict(["one", "two"], [[1.0], [2.0]], ["value"]) == {"one": 1.0, "two": 2.0}
+
+
+def test_store_dict_many_columns_maps_keys_to_profiles():
+    d = store_dict(["a", "b"], np.array([[0.9, 0.1], [0.0, 1.0]]), ["cats", "music"])
+    assert d == {"a": {"cats": 0.9, "music": 0.1}, "b": {"cats": 0.0, "music": 1.0}}
+    assert all(type(x) is float for profile in d.values() for x in profile.values())  # plain floats
+
+
+def test_store_dict_of_a_validated_preset_matches_the_preset_rows():
+    df = video_preset()
+    check = validate_store(df, "title", list(TOPICS))
+    d = store_dict(check.keys, check.values, list(TOPICS))
+    assert list(d) == df["title"].tolist()
+    assert d[df["title"][0]] == {t: float(df[t][0]) for t in TOPICS}
+
+
+@pytest.mark.parametrize("keys, values, columns, match", [
+    (["a", "b"], [[1.0]], ["v"], r"shape \(n keys, n columns\) = \(2, 1\), got shape \(1, 1\)"),  # a row short
+    (["a"], [[1.0, 2.0]], ["v"], r"= \(1, 1\), got shape \(1, 2\)"),                           # a column too many
+    (["a", "a"], [[1.0], [2.0]], ["v"], r"keys must be unique"),                                # duplicates
+    (["a"], [["x"]], ["v"], r"values must be numeric"),                                           # text value
+])
+def test_store_dict_rejects_inconsistent_input(keys, values, columns, match):
+    with pytest.raises(ValueError, match=match):
+        store_dict(keys, values, columns)
+
+
+@pytest.mark.parametrize("query, found, text", [
+    ("seven", True, "7.0"),                                     # exact key: the value's repr
+    ("Seven", False, "KeyError: 'Seven'"),                      # case differs: what Python prints
+    ("seven ", False, "KeyError: 'seven '"),                    # a trailing space is part of the key
+    ("", False, "KeyError: ''"),                                # empty query
+    ("it's", False, 'KeyError: "it\'s"'),                       # quoted the way repr quotes
+    ("<script>alert(1)</script>", False, "KeyError: '<script>alert(1)</script>'"),  # text, unchanged
+])
+def test_dict_transcript_reads_like_python(query, found, text):
+    assert dict_transcript(STORE, query) == (found, text)
+
+
+def test_dict_transcript_matches_python_keyerror_text():
+    query = "a dozen"
+    with pytest.raises(KeyError) as err:
+        STORE[query]
+    assert dict_transcript(STORE, query)[1] == f"KeyError: {err.value}"
+
+
+def test_dict_transcript_cuts_a_long_query():
+    found, text = dict_transcript(STORE, "x" * 10_000, max_chars=80)
+    assert not found
+    assert len(text) == len("KeyError: ") + 80 and text.endswith("…")
+
+
+def test_dict_transcript_shows_a_profile_value():
+    store = {"a": {"cats": 0.9, "music": 0.1}}
+    assert dict_transcript(store, "a") == (True, "{'cats': 0.9, 'music': 0.1}")

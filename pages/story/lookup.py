@@ -1,7 +1,181 @@
+import numpy as np
 import streamlit as st
 
-from qkv_ui.pages import HOME
+from qkv_core import retrieval
+from qkv_ui import charts, urlstate
+from qkv_ui.model import embed, get_encoder
+from qkv_ui.pages import ATTENTION, HOME
 
+TEMPERATURES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+PRESETS = {"videos": "Videos → topic mix", "numbers": "Number words → numbers"}
+COLUMNS = {"videos": ("title", list(retrieval.TOPICS)), "numbers": ("key", ["value"])}
+EXAMPLES = {"videos": ("funny kittens", "how to make dinner fast", "why the sky is blue", "Why is the sky blue?"),
+            "numbers": ("a dozen", "7", "Seven", "seven")}
+SIMILARITIES = {"cosine": "cosine", "dot": "dot product", "scaled_dot": "scaled dot (÷ √d)"}
+MAX_QUERY_CHARS = 1000
+PARAMS = [
+    urlstate.text_param("q", EXAMPLES["videos"][0], max_chars=MAX_QUERY_CHARS),
+    urlstate.float_choice_param("temp", 0.1, TEMPERATURES),
+    urlstate.choice_param("sim", "cosine", list(SIMILARITIES)),
+    urlstate.choice_param("preset", "videos", list(PRESETS)),
+]
+
+
+def switch_preset() -> None:
+    """A new preset starts from its own first example, unless the query is the user's own."""
+    if st.session_state["q"] in {q for qs in EXAMPLES.values() for q in qs}:
+        st.session_state["q"] = EXAMPLES[st.session_state["preset"]][0]
+
+
+def use_example() -> None:
+    """Copy the clicked example into the query box."""
+    if st.session_state["example"]:
+        st.session_state["q"] = st.session_state["example"]
+    st.session_state["example"] = None
+
+
+def reset_store() -> None:
+    """A fresh editor key drops every edit."""
+    st.session_state["store_version"] = st.session_state.get("store_version", 0) + 1
+
+
+def stop() -> None:
+    """End the run early, keeping the URL in step with the controls."""
+    urlstate.publish(PARAMS)
+    st.stop()
+
+
+urlstate.seed(PARAMS)
 st.title("Search, softly")
-st.write("A dictionary needs the exact key; attention blends every value by how well its key matches.")
-st.page_link(HOME.script, label="Back to the story", icon=HOME.icon)
+st.write(
+    "A Python dict answers only when your query is exactly one of its keys. A search box compares the query "
+    "with every title and ranks them. Attention does the search-box thing and then blends: it returns every "
+    "value at once, each weighted by how well its key matches the query."
+)
+urlstate.show_notices()
+encoder = get_encoder()
+if encoder is None:
+    st.page_link(HOME.script, label="Back to the story", icon=HOME.icon)
+    stop()
+
+c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+c1.segmented_control("Store", list(PRESETS), format_func=PRESETS.get, key="preset", required=True,
+                     on_change=switch_preset)
+c2.button("Reset to preset", key="reset", on_click=reset_store, icon=":material/restart_alt:", width="stretch")
+preset = st.session_state["preset"]
+key_col, value_cols = COLUMNS[preset]
+base = retrieval.PRESETS[preset]()
+with st.expander(f"The store: {len(base)} keys and their values (edit me)"):
+    config = {key_col: st.column_config.TextColumn(f"{key_col} (key)", required=True, width="large")}
+    config |= {c: st.column_config.NumberColumn(c, default=0.0, format="%.2f" if len(value_cols) > 1 else "%g")
+               for c in value_cols}
+    edited = st.data_editor(base, key=f"store-{preset}-{st.session_state.get('store_version', 0)}",
+                            num_rows="dynamic", hide_index=True, width="stretch", column_config=config)
+check = retrieval.validate_store(edited, key_col, value_cols)
+if not edited.equals(base):
+    st.caption("You edited the store. A shared link carries only the preset, not your edits.")
+if check.problems:
+    st.warning("Some rows of the store need attention (rows are numbered from 1):", icon=":material/table:")
+    st.text("\n".join(check.problems))
+if not check.keys:
+    st.error("The store is empty: add a row with a key and numbers, or reset it to the preset.",
+             icon=":material/block:")
+    stop()
+
+st.text_input("Query", key="q", max_chars=MAX_QUERY_CHARS, placeholder="type anything, e.g. funny kittens")
+st.pills("Try", EXAMPLES[preset], key="example", on_change=use_example)
+c1, c2 = st.columns(2)
+sim = c1.segmented_control("Similarity", list(SIMILARITIES), format_func=SIMILARITIES.get, key="sim",
+                           required=True)
+temp = c2.select_slider("Temperature T", TEMPERATURES, key="temp", format_func=lambda t: f"{t:g}",
+                        help="The scores are divided by T before the softmax.")
+query = st.session_state["q"]
+if not query.strip():
+    st.info("Type a query above (or pick an example) to look it up.", icon=":material/keyboard:")
+    stop()
+if len(query) >= MAX_QUERY_CHARS:
+    st.caption(f"Queries stop at {MAX_QUERY_CHARS:,} characters; anything longer was cut.")
+    query = query[:MAX_QUERY_CHARS]
+pieces = encoder.tokenize(query)
+if "[UNK]" in pieces.tokens:
+    st.caption("Some characters (often emoji or rare scripts) are unknown to the model: it reads each as one "
+               "generic [UNK] piece, so their meaning is lost and the scores are low.")
+if pieces.n_tokens_full > encoder.embed_max_tokens:
+    st.caption(f"The model reads only the first {encoder.embed_max_tokens - 2} word pieces of the query.")
+
+store = retrieval.store_dict(check.keys, check.values, value_cols)
+found, transcript = retrieval.dict_transcript(store, query)
+scores = retrieval.similarity(embed(encoder, [query])[0], embed(encoder, check.keys), sim)  # (n,)
+output, weights = retrieval.soft_lookup_scores(scores, check.values, temp)  # (dv,), (n,)
+best, n = int(np.argmax(scores)), len(check.keys)
+collapsed, blend = retrieval.is_collapsed(weights), retrieval.effective_keys(weights)
+topics = len(value_cols) > 1 and bool((check.values >= 0).all())  # a value is a mix of parts
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.subheader("Dict: exact key or nothing")
+    st.code(f">>> store[query]\n{transcript}", language="python", wrap_lines=True)
+    if found:
+        st.success("Exact match: the dict returns that key's value.", icon=":material/check:")
+        if topics and sum(store[query].values()) > 0:
+            st.vega_lite_chart(spec=charts.profile_bar(list(store[query].values()), value_cols), width="stretch")
+    else:
+        st.error("No exact match, so no answer: a dict raises KeyError.", icon=":material/close:")
+        if any(k.casefold() == query.strip().casefold() for k in store):
+            st.caption("A key differs from your query only in upper/lower case or outer spaces: "
+                       "a dict compares every character.")
+with right:
+    st.subheader("Attention: a blend of every value")
+    with st.container(key="best-match"):
+        st.caption("Nearest key (highest score)")
+        st.text(check.keys[best])
+    m1, m2 = st.columns(2)
+    m1.metric("Its weight", f"{weights[best]:.1%}")
+    m2.metric("Keys blended", f"≈ {blend:.1f} of {n}")
+    if topics and output.sum() > 0:
+        st.vega_lite_chart(spec=charts.profile_bar(output / output.sum(), value_cols), width="stretch")
+        st.caption(f"Your result: {retrieval.format_mix(output / output.sum(), value_cols)}.")
+    else:
+        st.metric("Result: Σ weight · value", ", ".join(f"{x:.3g}" for x in output))
+
+if found and best == check.keys.index(query) and collapsed:
+    st.success("Both sides agree: the query is a key, it scores highest, and at this T it takes all the weight.")
+elif found:
+    st.info("The query is a key, but at this T other keys still share the weight. Slide T toward 0.01 "
+            "(with cosine or dot product) and the soft answer becomes the dict's answer.")
+else:
+    st.info("The dict has no answer. The soft lookup still answers: "
+            + ("at this T, with the nearest key's value alone (a nearest-key lookup)." if collapsed
+               else "a blend led by the most similar keys."))
+
+st.subheader("Scores become weights")
+st.vega_lite_chart(spec=charts.lookup_bars(check.keys, scores, weights, score_title=SIMILARITIES[sim]),
+                   width="content")
+state = (" Now collapsed: one key holds at least 99.9 % of the weight." if collapsed else
+         " Now nearly flat: the result is close to the plain average." if blend > 0.9 * n else "")
+low = ("pile onto the nearest key, but scaled scores usually sit too close together to collapse fully"
+       if sim == "scaled_dot" else "collapse onto the nearest key")
+st.caption(
+    f"weights = softmax(scores / T), T = {temp:g}. Slide T toward 0.01: the weights {low}. Slide it to 100: "
+    f"each key gets about 1/{n} and the result nears the plain average.{state} The model's vectors have "
+    "length 1, so dot product and cosine give the same scores; scaled dot divides them by √384 ≈ 19.6, "
+    "which acts like a 19.6 times higher T."
+    + (f" Showing the {charts.MAX_LOOKUP_ROWS} best of {n} keys." if n > charts.MAX_LOOKUP_ROWS else "")
+)
+
+st.subheader("The result is weights × values")
+st.vega_lite_chart(spec=charts.blend_diagram(weights, check.values, output, check.keys, value_cols),
+                   width="content")
+st.caption("Each result column is the weight column times that value column, summed over the keys: bright "
+           "weight cells pick the value rows that make up the result."
+           + (f" Showing the {charts.MAX_LOOKUP_ROWS} heaviest of {n} keys." if n > charts.MAX_LOOKUP_ROWS else ""))
+
+with st.container(border=True):
+    st.subheader("From search to attention")
+    st.write(
+        "In a transformer every token runs this search at once, each one a query against all the others. "
+        "Its queries, keys and values are not raw embeddings as here but learned projections of them "
+        "(x·W_q, x·W_k, x·W_v): training decides what counts as a match and what gets passed on."
+    )
+    st.page_link(ATTENTION.script, label=f"Next: {ATTENTION.title}", icon=ATTENTION.icon)
+urlstate.publish(PARAMS)
