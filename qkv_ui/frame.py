@@ -8,16 +8,21 @@ like ``/lookup`` it runs ``pages/lookup.py`` (without it, it would show a
 ``st.navigation`` then takes over for good and renders ``pages/story/lookup.py``.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from qkv_ui.pages import STORY
+
+# A local image: a Material icon name here would make the browser fetch the favicon from a font CDN.
+ICON = Path(__file__).resolve().parents[1] / "assets" / "icon.png"
 
 
 def run() -> None:
     """Configure the page, declare the navigation and run the current page inside the frame."""
     st.set_page_config(
         page_title="QKV Explainer",
-        page_icon=":material/hub:",
+        page_icon=str(ICON),
         layout="wide",
         initial_sidebar_state="auto",
     )
