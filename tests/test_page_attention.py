@@ -11,6 +11,10 @@ PAGE = "pages/story/attention.py"
 DEFAULT_TEXT = "The animal didn't cross the street because it was too tired."
 
 
+def _token_pills(at):
+    return next(b for b in at.get("button_group") if b.key == "token")
+
+
 @pytest.fixture(scope="module")
 def encoder():
     return load_pretrained()
@@ -19,7 +23,7 @@ def encoder():
 def test_default_view_shows_the_model_tokens_and_three_charts(encoder):
     at = open_page(PAGE)
     assert_clean(at)
-    pills = at.get("button_group")[0]
+    pills = _token_pills(at)
     expected = encoder.trace(DEFAULT_TEXT).tokens
     assert [o.content for o in pills.proto.options] == expected
     assert len(chart_specs(at)) == 3
@@ -63,7 +67,7 @@ def test_typing_text_retokenizes(encoder):
     at = open_page(PAGE)
     at.text_area(key="text").input("Hello world").run()
     assert_clean(at)
-    pills = at.get("button_group")[0]
+    pills = _token_pills(at)
     assert [o.content for o in pills.proto.options] == ["[CLS]", "hello", "world", "[SEP]"]
 
 
@@ -110,10 +114,123 @@ def test_long_text_is_truncated_and_says_so():
     at.text_area(key="text").input("word " * 1000).run()
     warnings = " ".join(w.value for w in at.warning)
     assert "1,002 word pieces" in warnings and "at most 512" in warnings
-    assert len(at.get("button_group")[0].proto.options) == 512
+    assert len(_token_pills(at).proto.options) == 512
 
 
 def test_unknown_pieces_are_flagged():
     at = open_page(PAGE)
     at.text_area(key="text").input("I love 🍕").run()
     assert "[UNK]" in " ".join(i.value for i in at.info)
+
+
+# ---- the walkthrough views (issue: why heads, why ÷√d, contextual vectors, step by step) ----
+
+
+def test_step_view_shows_the_real_numbers_of_the_chosen_token(encoder):
+    at = open_page(PAGE, params={"view": "steps", "token": "2"})
+    assert_clean(at)
+    trace = encoder.trace(DEFAULT_TEXT)
+    weights = trace.attentions[3, 1, 2]  # layer 4, head 2, query token 2
+    table = at.dataframe[0].value
+    assert list(table["key token"])[:3] == ["0: [CLS]", "1: the", "2: animal"]
+    np.testing.assert_allclose(table["weight"].to_numpy(), weights, atol=1e-6)
+    assert "Token 2 (animal) through layer 4, head 2" in all_text(at)
+    assert "T × d_head = 16 × 32" in all_text(at)
+
+
+def test_clicking_another_token_moves_the_step_view():
+    at = open_page(PAGE, params={"view": "steps"})
+    assert "Token 10 (it)" in all_text(at)
+    _token_pills(at).set_value(5).run()
+    assert_clean(at)
+    assert "Token 5 (t)" in all_text(at)
+    assert at.query_params["token"] in ("5", ["5"])
+
+
+def test_no_sqrt_d_toggle_sharpens_the_weights(encoder):
+    at = open_page(PAGE, params={"view": "steps"})
+    sharp = at.toggle(key="sqrtd").set_value(False).run()
+    assert_clean(sharp)
+    unscaled = encoder.trace(DEFAULT_TEXT, scale=1.0).attentions[3, 1, 10]
+    np.testing.assert_allclose(sharp.dataframe[0].value["weight"].to_numpy(), unscaled, atol=1e-6)
+    warnings = " ".join(w.value for w in sharp.warning)
+    base_top = encoder.trace(DEFAULT_TEXT).attentions.max(-1).mean()
+    assert f"from {base_top:.2f}" in warnings and "sharpens" in warnings
+
+
+def test_causal_toggle_changes_the_real_computation(encoder):
+    at = open_page(PAGE, params={"causal": "1", "view": "steps"})
+    assert_clean(at)
+    causal = encoder.trace(DEFAULT_TEXT, causal=True).attentions[3, 1, 10]
+    shown = at.dataframe[0].value["weight"].to_numpy()
+    np.testing.assert_allclose(shown, causal, atol=1e-6)
+    assert shown[11:].sum() == 0  # no weight on later tokens
+    assert "trained to look both ways" in " ".join(w.value for w in at.warning)
+
+
+def test_hiding_specials_renormalises_and_explains():
+    at = open_page(PAGE, params={"hide": "1"})
+    assert_clean(at)
+    assert "[CLS] and [SEP] columns hidden" in all_text(at)
+    assert "park attention" in all_text(at)
+
+
+def test_heads_view_describes_each_head_from_its_weights(encoder):
+    from qkv_core.walkthrough import describe_heads
+
+    at = open_page(PAGE, params={"view": "heads", "layer": "1"})
+    assert_clean(at)
+    trace = encoder.trace(DEFAULT_TEXT)
+    expected = [p.text for p in describe_heads(trace.attentions[0], trace.tokens, trace.word_ids)]
+    assert list(at.dataframe[0].value["what it does here"]) == expected
+    assert "previous token: layer 1 head 3" in all_text(at)
+
+
+def test_context_view_plots_seven_cosines_for_bank():
+    at = open_page(PAGE, params={"view": "context"})
+    assert_clean(at)
+    line = next(s for s in chart_specs(at) if s.get("mark", {}).get("type") == "line")
+    assert "Layer 0 is the embedding" in all_text(at)
+    nearest = [df.value for df in at.dataframe]
+    assert nearest[0]["token"].iloc[0] == "river" and nearest[1]["token"].iloc[0] == "loan"
+    assert line["encoding"]["y"]["title"] == "cosine of the two “bank” vectors"
+
+
+@pytest.mark.parametrize(
+    "word, message",
+    [
+        ("", "Type a word"),  # nothing to follow
+        ("zebra", "not found in sentence A and B"),  # in neither sentence
+    ],
+)
+def test_context_view_explains_a_missing_word(word, message):
+    at = open_page(PAGE, params={"view": "context"})
+    at.text_input(key="word").input(word).run()
+    assert_clean(at)
+    assert message in " ".join(i.value for i in at.info)
+
+
+def test_context_view_offers_a_choice_when_the_word_repeats():
+    at = open_page(PAGE, params={"view": "context", "s1": "The bank by the bank of the river."})
+    assert_clean(at)
+    assert at.number_input(key="n1").value == 1
+    at.number_input(key="n1").set_value(2).run()
+    assert_clean(at)
+
+
+def test_scaling_view_spread_follows_d():
+    at = open_page(PAGE, params={"view": "scaling", "d": "1024"})
+    assert_clean(at)
+    spread = float(at.metric[0].value)
+    assert abs(spread - 32) / 32 < 0.1  # sqrt(1024)
+    at.select_slider(key="d").set_value("16").run()
+    assert abs(float(at.metric[0].value) - 4) / 4 < 0.1
+    assert float(at.metric[1].value) == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize("view", ["steps", "heads", "map"])
+def test_every_view_copes_with_512_tokens(view):
+    at = open_page(PAGE, params={"view": view, "token": "300"})
+    at.text_area(key="text").input("word " * 1000).run()
+    assert_clean(at)
+    assert "Showing tokens" in all_text(at) or view != "map"
