@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 run: $(VENV)/.runtime  ## serve the app on http://localhost:$(PORT)
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-test: $(VENV)/.dev browser-deps  ## the whole test suite: unit, AppTest, real browser
+test: $(VENV)/.dev browser-deps node_modules/axe-core/axe.min.js  ## the whole test suite: unit, AppTest, real browser
 	$(PY) -m pytest
 
 test-fast: $(VENV)/.dev  ## everything except the browser layer
@@ -33,10 +33,15 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+node_modules/axe-core/axe.min.js: package.json  ## axe-core, injected into pages by the accessibility tests
+	@command -v npm >/dev/null 2>&1 || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm)
+	npm install --no-save
+	touch $@
+
 browser-deps:  ## Debian's Chromium (Playwright cannot download its own browser here)
 	@if [ ! -x /usr/bin/chromium ]; then \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core; \
 	fi
 
 clean:
-	rm -rf $(VENV) test-artifacts .pytest_cache
+	rm -rf $(VENV) test-artifacts .pytest_cache node_modules

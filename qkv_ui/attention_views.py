@@ -112,7 +112,7 @@ def map_view(encoder: Encoder, sel: Selection) -> None:
     trace, tokens, T = sel.trace, sel.trace.tokens, sel.trace.T
     blocks, _ = overview_blocks(trace.attentions, max_bins=16)
     st.vega_lite_chart(spec=charts.attention_overview(blocks, (sel.layer, sel.head)), key="overview",
-                       on_select=_pick_head, selection_mode="pick", width="content")
+                       on_select=_pick_head, selection_mode="pick", width="stretch")
     st.caption(
         "Each small square is one head's attention map. Heads differ: some look at the next or previous word, "
         "some at [SEP], some spread out." + (" Long texts are shown as averaged blocks." if T > 16 else "")

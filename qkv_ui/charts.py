@@ -68,6 +68,7 @@ def heatmap(
     max_size: int = 640,
     select_rows: str | None = None,
     description: str | None = None,
+    legend: bool = True,
 ) -> alt.Chart:
     """The matrix picture: a labelled heatmap with optional numbers in the cells."""
     m = np.asarray(matrix, dtype=float)
@@ -98,7 +99,7 @@ def heatmap(
         y=alt.Y("row:O", title=row_title, axis=y_axis),
     )
     rect = base.mark_rect().encode(
-        color=alt.Color("value:Q", title=value_title, scale=color_scale),
+        color=alt.Color("value:Q", title=value_title, scale=color_scale, legend=alt.Undefined if legend else None),
         tooltip=[
             alt.Tooltip("row_label:N", title=row_title),
             alt.Tooltip("col_label:N", title=col_title),
@@ -149,25 +150,26 @@ def heatmap_spec(
 
 
 def product_diagram(
-    weights: np.ndarray, values: np.ndarray, output: np.ndarray, labels: Sequence[str]
+    weights: np.ndarray, values: np.ndarray, output: np.ndarray, labels: Sequence[str], cell: int = 30
 ) -> alt.HConcatChart:
-    """Three heatmaps side by side: weights W, values v and output W·v."""
+    """Three heatmaps side by side: weights W, values v and output W·v (numbers in every cell)."""
     n = len(labels)
+    col = ["value"]
     w_chart = heatmap(
         weights, labels, labels, title="weights W (rows sum to 1)", row_title="output step",
-        col_title="input step", cell=34, description="Weight matrix: row i says how much each input counts for output i",
-    )
-    col = ["value"]
+        col_title="input step", cell=cell, legend=False,
+        description="Weight matrix: row i says how much each input counts for output i",
+    ).properties(width=cell * n, height=cell * n)  # in a concat, panels are sized by their cells
     v_chart = heatmap(
-        np.asarray(values).reshape(n, 1), labels, col, title="values v", row_title="input step",
-        col_title="", value_title="value", scheme="blues", cell=34, description="The input values",
-    )
+        np.asarray(values).reshape(n, 1), labels, col, title="values v", row_title="",
+        col_title="", value_title="value", scheme="blues", cell=cell, legend=False, description="The input values",
+    ).properties(width=cell, height=cell * n)
     o_chart = heatmap(
-        np.asarray(output).reshape(n, 1), labels, col, title="output = W · v", row_title="output step",
-        col_title="", value_title="value", scheme="blues", cell=34,
+        np.asarray(output).reshape(n, 1), labels, col, title="output = W · v", row_title="",
+        col_title="", value_title="value", scheme="blues", cell=cell, legend=False,
         description="Each output is the weighted average of the values, using one row of W",
-    )
-    return alt.hconcat(w_chart, v_chart, o_chart).resolve_scale(color="independent")
+    ).properties(width=cell, height=cell * n)
+    return alt.hconcat(w_chart, v_chart, o_chart, spacing=24).resolve_scale(color="independent")
 
 
 # --------------------------------------------------------------------------------------
@@ -201,10 +203,8 @@ def _overview_template(n_layers: int, n_heads: int, b: int, name: str) -> dict:
     )
     frame = alt.Chart(alt.NamedData("frame")).mark_rect(fill=None, stroke="#ff4b4b", strokeWidth=3).encode(
         x=x, x2="x2:Q", y=y, y2="y2:Q")
-    px = 3 if b >= 12 else 5  # pixels per block
-    return alt.layer(maps, frame).properties(
-        title="All heads: click one to inspect it",
-        width=n_heads * step * px + 120, height=n_layers * step * px + 40,
+    return alt.layer(maps, frame).properties(  # as wide as the page allows: fits a projector too
+        title="All heads: click one to inspect it", width="container", height=n_layers * 44 + 60,
         description="Small attention maps for every layer (rows) and head (columns); queries run down, keys across",
     ).to_dict()
 

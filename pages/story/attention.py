@@ -65,7 +65,7 @@ if view in ("map", "steps", "heads"):
     token = st.session_state["token"] if st.session_state["token"] is not None else default_query(trace.tokens)
     c1, c2 = st.columns(2)
     c1.slider("Layer", 1, cfg.n_layers, key="layer")
-    c2.slider("Head", 1, cfg.n_heads, key="head", disabled=view == "heads")
+    c2.slider("Head", 1, cfg.n_heads, key="head")
     selection = views.Selection(trace, st.session_state["layer"] - 1, st.session_state["head"] - 1, token,
                                 st.session_state["hide"])
     {"map": views.map_view, "steps": views.steps_view, "heads": views.heads_view}[view](encoder, selection)

@@ -97,6 +97,9 @@ if len(query) >= MAX_QUERY_CHARS:
     st.caption(f"Queries stop at {MAX_QUERY_CHARS:,} characters; anything longer was cut.")
     query = query[:MAX_QUERY_CHARS]
 pieces = encoder.tokenize(query)
+if pieces.T <= 2:
+    st.caption("The model sees no word pieces in this query (only invisible, control or combining characters), "
+               "so the scores compare an empty text with the keys.")
 if "[UNK]" in pieces.tokens:
     st.caption("Some characters (often emoji or rare scripts) are unknown to the model: it reads each as one "
                "generic [UNK] piece, so their meaning is lost and the scores are low.")
@@ -114,7 +117,7 @@ topics = len(value_cols) > 1 and bool((check.values >= 0).all())  # a value is a
 left, right = st.columns(2, gap="large")
 with left:
     st.subheader("Dict: exact key or nothing")
-    st.code(f">>> store[query]\n{transcript}", language="python", wrap_lines=True)
+    st.code(f">>> store[query]\n{transcript}", language=None, wrap_lines=True)
     if found:
         st.success("Exact match: the dict returns that key's value.", icon=":material/check:")
         if topics and sum(store[query].values()) > 0:
