@@ -27,10 +27,16 @@ def block_average(x: np.ndarray, max_bins: int) -> tuple[np.ndarray, np.ndarray,
     rows, cols = bin_starts(n_rows, max_bins), bin_starts(n_cols, max_bins)
     if len(rows) == n_rows and len(cols) == n_cols:
         return x, rows, cols
-    row_sizes = np.diff(np.append(rows, n_rows))  # (r,)
-    col_sizes = np.diff(np.append(cols, n_cols))  # (c,)
-    summed = np.add.reduceat(np.add.reduceat(x, rows, axis=-2), cols, axis=-1)  # (..., r, c)
-    return summed / np.outer(row_sizes, col_sizes), rows, cols
+    return average_blocks(x, rows, cols), rows, cols
+
+
+def average_blocks(x: np.ndarray, row_starts: np.ndarray, col_starts: np.ndarray) -> np.ndarray:
+    """Mean of each block of the last two axes of ``x`` (..., R, C); blocks start at the given indices."""
+    n_rows, n_cols = x.shape[-2:]
+    row_sizes = np.diff(np.append(row_starts, n_rows))  # (r,)
+    col_sizes = np.diff(np.append(col_starts, n_cols))  # (c,)
+    summed = np.add.reduceat(np.add.reduceat(x, row_starts, axis=-2), col_starts, axis=-1)  # (..., r, c)
+    return summed / np.outer(row_sizes, col_sizes)
 
 
 def window(n: int, center: int, size: int) -> tuple[int, int]:

@@ -33,6 +33,8 @@ import numbers
 import numpy as np
 from scipy import ndimage
 
+from qkv_core.matrix import average_blocks
+
 __all__ = [
     "kernel_radius",
     "gaussian_weights",
@@ -323,9 +325,7 @@ def downsample_matrix(
     col_starts, _ = _block_starts(n_cols, max_size)
     if n_rows <= max_size and n_cols <= max_size:
         return w, row_starts, col_starts
-    sums = np.add.reduceat(np.add.reduceat(w, row_starts, axis=0), col_starts, axis=1)  # (Br, Bc)
-    cells = np.outer(_block_lengths(row_starts, n_rows), _block_lengths(col_starts, n_cols))
-    return sums / cells, row_starts, col_starts
+    return average_blocks(w, row_starts, col_starts), row_starts, col_starts  # (Br, Bc)
 
 
 def downsampled_gaussian_weights(
