@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from numpy.lib.stride_tricks import sliding_window_view
 
 from qkv_core.attention import merge_heads
 from qkv_core.encoder import Encoder, Trace
@@ -253,22 +255,22 @@ def matrix_step(trace: Trace, layer: int, head: int) -> MatrixStep:
     """
     layer = _check_trace_layer(trace, layer)
     head = _index("head", head, trace.n_heads)
-    q = trace.queries[layer, head].astype(np.float64)  # (T, d_head)
-    k = trace.keys[layer, head].astype(np.float64)  # (T, d_head)
-    v = trace.values[layer, head].astype(np.float64)  # (T, d_head)
-    t, d_head = q.shape
-
-    # 1) score
-    scores = q @ k.T  # (T, d_head) @ (d_head, T) -> (T, T)
-    # 2) scale
-    scaled = scores * trace.scale  # (T, T)
-    # 3) mask
+    # torch float64, like the encoder's matmuls: no second BLAS thread pool competing for cores
+    q, k, v = (torch.tensor(a[layer, head], dtype=torch.float64) for a in (trace.queries, trace.keys, trace.values))
+    t, d_head = q.shape  # q, k, v each (T, d_head)
     masked = _causal_mask(t) if trace.causal else np.zeros((t, t), dtype=bool)  # (T, T)
-    scaled[masked] = MASKED_SCORE
-    # 4) softmax
-    weights = _softmax(scaled)  # (T, T)
-    # 5) mix values
-    output = weights @ v  # (T, T) @ (T, d_head) -> (T, d_head)
+
+    with torch.inference_mode():
+        # 1) score
+        scores = q @ k.T  # (T, d_head) @ (d_head, T) -> (T, T)
+        # 2) scale
+        scaled = scores * trace.scale  # (T, T)
+        # 3) mask
+        scaled.masked_fill_(torch.from_numpy(masked), MASKED_SCORE)  # (T, T)
+        # 4) softmax
+        weights = torch.softmax(scaled, dim=-1)  # (T, T)
+        # 5) mix values
+        output = weights @ v  # (T, T) @ (T, d_head) -> (T, d_head)
 
     tokens_by_head = f"T × d_head = {t} × {d_head}"
     square = f"T × T = {t} × {t}"
@@ -282,7 +284,8 @@ def matrix_step(trace: Trace, layer: int, head: int) -> MatrixStep:
         "weights": square,
         "output": tokens_by_head,
     }
-    arrays = dict(Q=q, K=k, V=v, scores=scores, scaled=scaled, masked=masked, weights=weights, output=output)
+    tensors = dict(Q=q, K=k, V=v, scores=scores, scaled=scaled, weights=weights, output=output)
+    arrays = {name: tensor.numpy() for name, tensor in tensors.items()} | {"masked": masked}
     return MatrixStep(
         layer=layer, head=head, scale=float(trace.scale), shapes=shapes,
         **{name: _read_only(array) for name, array in arrays.items()},
@@ -419,7 +422,7 @@ def _pattern_stats(
 
 def _describe(shares: dict[str, float], entropy: float, t: int) -> HeadPattern:
     """Turn one head's shares and entropy into a HeadPattern."""
-    max_entropy = math.log(t) if t >= 2 else 0.0
+    max_entropy = math.log(t)  # 0 for a single token
     normalised = entropy / max_entropy if max_entropy > 0 else 0.0
     best = max(_SHARE_KINDS, key=lambda kind: shares[kind])  # first of equals wins
     top = shares[best]
@@ -487,9 +490,12 @@ def describe_heads(
 def head_concat(trace: Trace, layer: int) -> tuple[np.ndarray, np.ndarray]:
     """Each head's output A_h V_h (H, T, d_head) and the heads laid side by side (T, D) = trace.contexts[layer]."""
     layer = _check_trace_layer(trace, layer)
-    per_head = trace.attentions[layer] @ trace.values[layer]  # (H, T, T) @ (H, T, d_head) -> (H, T, d_head)
-    concat = merge_heads(torch.from_numpy(per_head)).numpy()  # (H, T, d_head) -> (T, D)
-    return _read_only(per_head), _read_only(concat)
+    with torch.inference_mode():  # torch, like the encoder: no second BLAS thread pool competing for cores
+        weights = torch.tensor(trace.attentions[layer])  # (H, T, T)
+        values = torch.tensor(trace.values[layer])  # (H, T, d_head)
+        per_head = weights @ values  # (H, T, T) @ (H, T, d_head) -> (H, T, d_head)
+        concat = merge_heads(per_head)  # (H, T, d_head) -> (T, D)
+        return _read_only(per_head.numpy()), _read_only(concat.numpy())
 
 
 def project_output(encoder: Encoder, trace: Trace, layer: int) -> np.ndarray:
@@ -500,8 +506,10 @@ def project_output(encoder: Encoder, trace: Trace, layer: int) -> np.ndarray:
             f"trace width D={trace.contexts.shape[-1]} does not match the encoder's D={encoder.config.d_model}"
         )
     w = encoder.layer_weights(layer)
-    context = trace.contexts[layer]  # (T, D)
-    return _read_only(context @ w.w_o.numpy().T + w.b_o.numpy())  # (T, D) @ (D, D) + (D,) -> (T, D)
+    with torch.inference_mode():  # F.linear, exactly as the encoder applied W_o
+        context = torch.tensor(trace.contexts[layer])  # (T, D)
+        projected = F.linear(context, w.w_o, w.b_o)  # (T, D) @ (D, D)^T + (D,) -> (T, D)
+    return _read_only(projected.numpy())
 
 
 # ---------------------------------------------------------------------------------------
@@ -631,7 +639,8 @@ def dot_product_spread(d: int, n_pairs: int = 4000, n_keys: int = 16, seed: int 
         3) scale      s_ij / √d
         4) softmax    over each query's n_keys scores, raw and scaled; entropy and top weight
     """
-    for name, value, low, high in (("d", d, 1, MAX_SPREAD_DIM), ("n_keys", n_keys, 2, None), ("n_pairs", n_pairs, 1, None)):
+    limits = (("d", d, 1, MAX_SPREAD_DIM), ("n_keys", n_keys, 2, None), ("n_pairs", n_pairs, 1, None))
+    for name, value, low, high in limits:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
             raise ValueError(f"{name} must be an int, got {type(value).__name__} {value!r}")
         if value < low or (high is not None and value > high):
@@ -646,9 +655,8 @@ def dot_product_spread(d: int, n_pairs: int = 4000, n_keys: int = 16, seed: int 
     q = rng.standard_normal((n_queries, d))  # (N, d)
     k = rng.standard_normal((n_queries + n_keys - 1, d))  # (N + n_keys - 1, d)
     # 2) score
-    gram = q @ k.T  # (N, d) @ (d, N + n_keys - 1) -> (N, N + n_keys - 1)
-    rows = np.arange(n_queries)[:, None]  # (N, 1)
-    raw = gram[rows, rows + np.arange(n_keys)]  # (N, n_keys): query i vs keys i .. i + n_keys - 1
+    windows = sliding_window_view(k, n_keys, axis=0)  # (N, d, n_keys) view: window i = keys i .. i + n_keys - 1
+    raw = (q[:, None, :] @ windows)[:, 0, :]  # (N, 1, d) @ (N, d, n_keys) -> (N, 1, n_keys) -> (N, n_keys)
     # 3) scale
     scaled = raw / math.sqrt(d)  # (N, n_keys)
     # 4) softmax

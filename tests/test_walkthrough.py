@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 
 import numpy as np
 import pytest
@@ -272,7 +271,9 @@ SDPA_VARIANTS = [
 
 
 @pytest.mark.parametrize(("variant", "causal", "scale"), SDPA_VARIANTS)
-def test_trace_weights_match_explicit_softmax(traces: dict[str, Trace], variant: str, causal: bool, scale: float) -> None:
+def test_trace_weights_match_explicit_softmax(
+    traces: dict[str, Trace], variant: str, causal: bool, scale: float
+) -> None:
     """Every layer's weights are softmax(Q Kᵀ·scale + causal mask), recomputed from the traced Q and K."""
     trace = traces[variant]
     q, k = torch.from_numpy(trace.queries.copy()).double(), torch.from_numpy(trace.keys.copy()).double()
@@ -285,7 +286,9 @@ def test_trace_weights_match_explicit_softmax(traces: dict[str, Trace], variant:
 
 
 @pytest.mark.parametrize(("variant", "causal", "scale"), SDPA_VARIANTS)
-def test_trace_head_outputs_match_fused_sdpa(traces: dict[str, Trace], variant: str, causal: bool, scale: float) -> None:
+def test_trace_head_outputs_match_fused_sdpa(
+    traces: dict[str, Trace], variant: str, causal: bool, scale: float
+) -> None:
     """weights @ V (and matrix_step's output) equal F.scaled_dot_product_attention(scale=, is_causal=)."""
     trace = traces[variant]
     q, k, v = (torch.from_numpy(a.copy()) for a in (trace.queries, trace.keys, trace.values))
@@ -506,7 +509,9 @@ def test_describe_heads_on_the_real_model(traces: dict[str, Trace]) -> None:
     assert len(patterns) == trace.n_heads
     assert patterns[2].kind == "previous" and patterns[2].score > 0.9
     for head in (0, 2, 8):
-        assert patterns[head] == describe_head(trace.attentions[0, head], trace.tokens, trace.word_ids)
+        alone = describe_head(trace.attentions[0, head], trace.tokens, trace.word_ids)
+        assert (alone.kind, alone.text) == (patterns[head].kind, patterns[head].text)
+        assert alone.score == pytest.approx(patterns[head].score, abs=1e-9)
     layer4 = describe_heads(trace.attentions[4], trace.tokens, trace.word_ids)
     assert sum(p.kind == "cls" for p in layer4) >= 6  # most of layer 4 parks on [CLS]
 
@@ -596,7 +601,7 @@ FIND_CASES = [
     pytest.param(RIVER, "ban", [], id="no-partial-words"),  # a prefix is not the word
     pytest.param(RIVER, "money", [], id="absent"),  # nothing found
     pytest.param(SENTENCE, "didn't", [("didn't", (3, 4, 5))], id="apostrophe"),  # spans the tokenizer's 3 words
-    pytest.param("Tokenization rocks.", "tokenization", [("Tokenization", (1, 2))], id="two-pieces"),  # one word, two pieces
+    pytest.param("Tokenization rocks.", "tokenization", [("Tokenization", (1, 2))], id="two-pieces"),  # 2 pieces
 ]
 
 
@@ -605,6 +610,14 @@ def test_find_word(encoder: Encoder, text: str, query: str, expected: list[tuple
     """Matches are whole written words, case-insensitive, with the token positions of their pieces."""
     found = find_word(encoder.trace(text), query)
     assert [(s.text, s.pieces) for s in found] == expected
+
+
+def test_find_word_skips_occurrences_cut_off_by_truncation(encoder: Encoder) -> None:
+    """A word that only occurs past the 512-token limit has no pieces, so it is not found."""
+    trace = encoder.trace("river " * 600 + "zebra")
+    assert trace.truncated
+    assert find_word(trace, "zebra") == []
+    assert len(find_word(trace, "river")) == trace.T - 2
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "...", 42])
@@ -737,21 +750,13 @@ def test_dot_product_spread_rejects_bad_input(kwargs: dict, fragment: str) -> No
         dot_product_spread(**kwargs)
 
 
-def test_dot_product_spread_is_fast() -> None:
-    """d = 1024 stays well under 30 ms (best of five, so a busy machine does not fail it)."""
-    timings = []
-    for _ in range(5):
-        start = time.perf_counter()
-        dot_product_spread(1024)
-        timings.append(time.perf_counter() - start)
-    assert min(timings) < 0.030
-
-
 def _reference_spread(trace: Trace, factor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-layer std, softmax entropy and top weight of factor * Q Kᵀ, in float64 with -inf masking."""
     q, k = torch.from_numpy(trace.queries.copy()).double(), torch.from_numpy(trace.keys.copy()).double()
     scores = q @ k.transpose(-1, -2) * factor  # (L, H, T, T)
-    visible = ~torch.ones(trace.T, trace.T, dtype=torch.bool).triu(1) if trace.causal else torch.ones(trace.T, trace.T, dtype=torch.bool)
+    visible = torch.ones(trace.T, trace.T, dtype=torch.bool)  # (T, T) True = key visible
+    if trace.causal:
+        visible = visible.tril()
     std = np.array([scores[layer][:, visible].std(correction=0).item() for layer in range(trace.n_layers)])
     masked = scores.masked_fill(~visible, -torch.inf)
     weights, logs = torch.softmax(masked, dim=-1), torch.log_softmax(masked, dim=-1)
