@@ -321,6 +321,12 @@ def context_view(encoder: Encoder) -> None:
 # ---- view: why ÷√d --------------------------------------------------------------------
 
 
+@st.cache_data(max_entries=32, show_spinner=False, hash_funcs={Encoder: lambda e: str(e.path)})
+def _score_spread(encoder: Encoder, text: str) -> wt.ScoreSpread:
+    """Per-layer score statistics of the model on a text (38M softmax entries at 512 tokens: cache them)."""
+    return wt.model_score_spread(get_trace(encoder, text))
+
+
 def scaling_view(encoder: Encoder, trace: Trace) -> None:
     """Why scores are divided by √d: random dot products grow with d and saturate the softmax."""
     st.subheader("Why divide by √d?")
@@ -340,7 +346,7 @@ def scaling_view(encoder: Encoder, trace: Trace) -> None:
         f"{stats.entropy_scaled:.2f} scaled (at most {stats.max_entropy:.2f}). Slide d up: the raw spread grows "
         "like √d and the raw softmax collapses onto one key; the scaled one keeps its spread near 1."
     )
-    spread = wt.model_score_spread(trace)
+    spread = _score_spread(encoder, trace.text)
     st.markdown("**The real model on your text** (text from the other views)")
     st.altair_chart(charts.layer_spread(spread.std_raw, spread.std_scaled), width="stretch")
     st.caption(
