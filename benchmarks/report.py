@@ -1,0 +1,49 @@
+"""``python -m benchmarks.report``: bench-results.json as the Markdown table the README shows."""
+
+from __future__ import annotations
+
+import json
+
+from .common import RESULTS
+
+# figure -> (what it measures, goal as text, goal test)
+FIGURES = {
+    "cold_start_s": ("server start → home page rendered in Chromium (s)", "", None),
+    "rss_mb_idle": ("server memory after the home page (MB)", "", None),
+    "model_load_s": ("load all-MiniLM-L6-v2 with our loader (s)", "", None),
+    "trace_128_ms": ("our traced forward pass, 128 tokens (ms)", "≤ 40", lambda v: v <= 40),
+    "trace_128_vs_transformers_ratio": ("… ÷ transformers eager, same run", "≤ 1.0", lambda v: v <= 1.0),
+    "trace_512_ms": ("our traced forward pass, 512 tokens (ms)", "≤ 150", lambda v: v <= 150),
+    "trace_512_vs_transformers_ratio": ("… ÷ transformers eager, same run", "≤ 1.0", lambda v: v <= 1.0),
+    "attention_rerun_ms": ("/attention rerun after a head change (AppTest, ms)", "≤ 50", lambda v: v <= 50),
+    "walkthrough_rerun_ms": ("step view rerun after another token, 128 tokens (ms)", "≤ 50", lambda v: v <= 50),
+    "rss_mb_after_attention": ("server memory after /attention rendered (MB)", "≤ 450", lambda v: v <= 450),
+    "smoothing_rerun_ms": ("/smoothing rerun after a σ change, n = 2,000 (ms)", "≤ 30", lambda v: v <= 30),
+    "smooth_100k_ms": ("`smooth` at n = 100,000 (ms)", "", None),
+    "smooth_vs_scipy_ratio": ("… ÷ scipy `gaussian_filter1d`, same run", "≤ 1.5", lambda v: v <= 1.5),
+    "lookup_rerun_temp_ms": ("/lookup rerun after a temperature change (ms)", "≤ 30", lambda v: v <= 30),
+    "lookup_rerun_query_ms": ("/lookup rerun after a new query (ms)", "≤ 60", lambda v: v <= 60),
+    "load_p50_ms": ("10 concurrent browser sessions: p50 interaction (ms)", "", None),
+    "load_p95_ms": ("… p95 interaction (ms)", "≤ 1000", lambda v: v <= 1000),
+    "load_errors": ("… errors", "0", lambda v: v == 0),
+    "load_leaks": ("… sessions that saw another session's text", "0", lambda v: v == 0),
+    "soak_rss_growth_pct": ("1,000 /attention reruns: memory growth after warm-up (%)", "≤ 5", lambda v: v <= 5),
+}
+
+
+def table(results: dict[str, float]) -> str:
+    """Markdown table of the known figures present in ``results``, with goals and whether each is met."""
+    lines = ["| figure | what | median | goal | met |", "|---|---|---|---|---|"]
+    for name, (what, goal, ok) in FIGURES.items():
+        if name in results:
+            value = results[name]
+            met = "" if ok is None else ("yes" if ok(value) else "**no**")
+            lines.append(f"| `{name}` | {what} | {value:g} | {goal} | {met} |")
+    cores, mem = results.get("machine_cores"), results.get("machine_memory_gb")
+    lines.append("")
+    lines.append(f"Measured on {cores} cores and {mem} GB of memory (a shared machine: medians of ≥ 5 runs).")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table(json.loads(RESULTS.read_text())))
