@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast bench install install-dev browser-deps clean
+.PHONY: run test test-fast bench load install install-dev browser-deps clean
 
 run: $(VENV)/.runtime  ## serve the app on http://localhost:$(PORT)
 	$(PY) -m streamlit run app.py --server.port $(PORT)
@@ -18,6 +18,9 @@ test-fast: $(VENV)/.dev  ## everything except the browser layer
 
 bench: $(VENV)/.dev browser-deps  ## write bench-results.json (medians of repeated runs)
 	$(PY) -m benchmarks
+
+load: $(VENV)/.dev browser-deps  ## 10 concurrent browser visitors for 60 s: latency, errors, leaks, server RSS
+	$(PY) -m benchmarks load
 
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev

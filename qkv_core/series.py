@@ -20,6 +20,7 @@ __all__ = [
     "REAL_SERIES_NAME",
     "REAL_SERIES_PATH",
     "MAX_COLUMNS",
+    "MAX_ABS_VALUE",
     "SeriesError",
     "ParsedSeries",
     "synthetic_series",
@@ -35,6 +36,7 @@ REAL_SERIES_NAME = "Mauna Loa CO₂, monthly mean (ppm), 1958–2001"
 REAL_SERIES_PATH = Path(__file__).resolve().parent.parent / "data" / "co2_mauna_loa_monthly.csv"
 
 MAX_COLUMNS = 1000
+MAX_ABS_VALUE = 1e100  # beyond this, squares and sums in the smoothing arithmetic can overflow to inf / NaN
 
 # Cell texts read as "no value" (compared after stripping, case-insensitively).
 _MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "--", "?", "#n/a"})
@@ -295,6 +297,14 @@ def _column_values(df: pd.DataFrame, column: str) -> tuple[np.ndarray, int]:
         raise SeriesError(
             f"Column {column!r} contains {int(infinite.sum())} infinite value(s) (first in data row {row}); "
             "remove them and upload again."
+        )
+    huge = np.abs(raw) > MAX_ABS_VALUE  # (rows,), False for NaN
+    if huge.any():
+        row = int(np.flatnonzero(huge)[0]) + 1
+        raise SeriesError(
+            f"Column {column!r} holds {int(huge.sum())} value(s) beyond ±{MAX_ABS_VALUE:.0e} (first in data row "
+            f"{row}); numbers that large overflow the smoothing arithmetic. Rescale the column (e.g. change its "
+            "units) and upload again."
         )
     keep = ~np.isnan(raw)
     values = raw[keep]

@@ -16,7 +16,7 @@ from qkv_core import walkthrough as wt
 from qkv_core.encoder import Encoder, Trace
 from qkv_core.heads import overview_blocks
 from qkv_core.matrix import window
-from qkv_ui import charts, urlstate
+from qkv_ui import charts, export, urlstate
 from qkv_ui.model import get_trace
 
 VIEWS = {
@@ -57,6 +57,10 @@ class Selection:
         w = self.trace.attentions[self.layer, self.head]
         return wt.hide_special_columns(w, self.trace.tokens) if self.hide_specials else w
 
+    def file_name(self, suffix: str = "") -> str:
+        """Export file name (no extension) for this layer and head, e.g. ``qkv-attention-layer4-head2-q``."""
+        return f"qkv-attention-layer{self.layer + 1}-head{self.head + 1}" + (f"-{suffix}" if suffix else "")
+
 
 def input_notes(trace: Trace, max_positions: int) -> None:
     """Say what happened to the text on its way in: empty, truncated, unknown pieces."""
@@ -88,7 +92,7 @@ def what_if_notes(trace: Trace, baseline: Trace) -> None:
         st.warning(
             "What-if: each token sees only itself and the tokens before it. The model was trained to look both "
             f"ways, so its outputs change: the final vectors keep an average cosine of {sims.mean():.2f} with the "
-            f"normal run (1 would mean unchanged; the first token changes the most: {sims[1:-1].min():.2f} at worst)"
+            f"normal run (1 would mean unchanged; the most changed word piece keeps {sims[1:-1].min():.2f})"
             if trace.T > 2 else "What-if: causal mask on.", icon=":material/science:")
 
 
@@ -111,8 +115,8 @@ def map_view(encoder: Encoder, sel: Selection) -> None:
     """All heads as small maps, the selected head in detail, and one query's row."""
     trace, tokens, T = sel.trace, sel.trace.tokens, sel.trace.T
     blocks, _ = overview_blocks(trace.attentions, max_bins=16)
-    st.vega_lite_chart(spec=charts.attention_overview(blocks, (sel.layer, sel.head)), key="overview",
-                       on_select=_pick_head, selection_mode="pick", width="stretch")
+    export.show_chart(charts.attention_overview(blocks, (sel.layer, sel.head)), "qkv-attention-all-heads",
+                      key="overview", on_select=_pick_head, selection_mode="pick", width="stretch")
     st.caption(
         "Each small square is one head's attention map. Heads differ: some look at the next or previous word, "
         "some at [SEP], some spread out." + (" Long texts are shown as averaged blocks." if T > 16 else "")
@@ -126,9 +130,10 @@ def map_view(encoder: Encoder, sel: Selection) -> None:
         weights[start:stop, start:stop], labels[start:stop], labels[start:stop],
         row_title="query: this token looks…", col_title="…at this key", value_title="weight", domain=(0.0, 1.0),
         cell=34 if stop - start <= 16 else 20 if stop - start <= 40 else 12, select_rows="row",
+        description=f"Attention weights of layer {sel.layer + 1}, head {sel.head + 1}: queries down, keys across",
     )
-    st.vega_lite_chart(spec=detail, key="detail", on_select=lambda: _pick_query(start), selection_mode="row",
-                       width="content")
+    export.show_chart(detail, sel.file_name(), csv=export.CsvTable(weights, labels, labels, "query \\ key"),
+                      key="detail", on_select=lambda: _pick_query(start), selection_mode="row", width="content")
     if (start, stop) != (0, T):
         st.caption(f"Showing tokens {start}–{stop - 1} of {T}, centred on the query token.")
     if sel.hide_specials:
@@ -139,7 +144,8 @@ def map_view(encoder: Encoder, sel: Selection) -> None:
             "useful to look at, a no-op that leaves the output almost unchanged.")
     q = sel.token
     st.markdown(f"**Row {q}: where this query token looks**" + (" (its 40 largest weights)" if T > 40 else ""))
-    st.vega_lite_chart(spec=charts.attention_row(weights[q], tokens), width="stretch")
+    export.show_chart(charts.attention_row(weights[q], tokens), sel.file_name(f"token{q}"),
+                      title=f"Layer {sel.layer + 1}, head {sel.head + 1}: where token {q} looks", width="stretch")
     top = int(weights[q].argmax())
     st.caption(
         f"Row {q} is one softmax: all its weights are positive and add up to 1. Its largest weight, "
@@ -158,9 +164,12 @@ def steps_view(encoder: Encoder, sel: Selection) -> None:
     d_head, d_model = step.w_q.shape
     st.subheader(f"Token {sel.token} ({tokens[sel.token]}) through layer {sel.layer + 1}, head {sel.head + 1}")
     st.markdown("**1 · Its input vector x** — what earlier layers made of this token")
-    st.vega_lite_chart(spec=charts.vector_strip(step.x, f"x: {d_model} numbers"), width="content")
+    export.show_chart(charts.vector_strip(step.x, f"x: {d_model} numbers"), sel.file_name(f"token{sel.token}-x"),
+                      title=f"x of token {sel.token}: {d_model} numbers", width="content")
     st.markdown(f"**2 · Its query q = x·W_qᵀ + b_q** — W_q for this head is {d_head} × {d_model}")
-    st.vega_lite_chart(spec=charts.vector_strip(step.q, f"q: {d_head} numbers", cell=18), width="content")
+    export.show_chart(charts.vector_strip(step.q, f"q: {d_head} numbers", cell=18),
+                      sel.file_name(f"token{sel.token}-q"), width="content",
+                      title=f"q of token {sel.token}: {d_head} numbers")
     st.caption("Every token makes a key k = x·W_kᵀ + b_k and a value v = x·W_vᵀ + b_v the same way. Hover for values.")
     st.markdown("**3 · Compare q with every key, scale, softmax, mix the values**")
     table = pd.DataFrame({
@@ -181,28 +190,34 @@ def steps_view(encoder: Encoder, sel: Selection) -> None:
         else "scale = 1: the what-if without ÷√d (turn the toggle back on to compare)."
     )
     st.markdown(f"**4 · The head's output for this token: Σ wⱼ vⱼ** ({d_head} numbers)")
-    st.vega_lite_chart(spec=charts.vector_strip(step.output, f"output: {d_head} numbers", cell=18), width="content")
+    export.show_chart(charts.vector_strip(step.output, f"output: {d_head} numbers", cell=18),
+                      sel.file_name(f"token{sel.token}-output"), width="content",
+                      title=f"Output for token {sel.token}: {d_head} numbers")
     best = int(step.weights.argmax())
     st.caption(f"It is mostly the value of token {best} ({tokens[best]}), which gets weight {step.weights[best]:.2f}.")
 
     st.subheader("The same for all tokens at once: matrix form")
     m = wt.matrix_step(trace, sel.layer, sel.head)
-    rows = [f"{i}: {t}" for i, t in enumerate(tokens)][start:stop]
+    labels = [f"{i}: {t}" for i, t in enumerate(tokens)]  # CSV exports hold every token, the charts a window
+    rows = labels[start:stop]
     dims = [str(i) for i in range(d_head)]
     mats = [("Q", m.Q), ("K", m.K), ("V", m.V), ("output", m.output)]
     for pair in (mats[:2], mats[2:]):
         for col, (name, mat) in zip(st.columns(2), pair):
-            col.vega_lite_chart(spec=charts.heatmap_spec(
+            export.show_chart(charts.heatmap_spec(
                 mat[start:stop], rows, dims, title=f"{name}: {m.shapes[name]}", row_title="token",
                 col_title="dimension", value_title=name, scheme=charts.DIVERGING, cell=10, row_cell=14,
-                show_numbers=False), width="content")
+                show_numbers=False), sel.file_name(name.lower()), csv=export.CsvTable(mat, labels, dims, "token"),
+                container=col, width="content")
     c4, c5 = st.columns(2)
-    c4.vega_lite_chart(spec=charts.heatmap_spec(
+    export.show_chart(charts.heatmap_spec(
         m.scaled[start:stop, start:stop], rows, rows, title="QKᵀ × scale", row_title="query", col_title="key",
-        value_title="score", scheme=charts.DIVERGING, cell=14, show_numbers=False), width="content")
-    c5.vega_lite_chart(spec=charts.heatmap_spec(
+        value_title="score", scheme=charts.DIVERGING, cell=14, show_numbers=False), sel.file_name("scores"),
+        csv=export.CsvTable(m.scaled, labels, labels, "query \\ key"), container=c4, width="content")
+    export.show_chart(charts.heatmap_spec(
         m.weights[start:stop, start:stop], rows, rows, title="softmax (rows sum to 1)", row_title="query",
-        col_title="key", domain=(0.0, 1.0), cell=14, show_numbers=False), width="content")
+        col_title="key", domain=(0.0, 1.0), cell=14, show_numbers=False), sel.file_name("weights"),
+        csv=export.CsvTable(m.weights, labels, labels, "query \\ key"), container=c5, width="content")
     st.caption(
         f"Shapes: Q, K, V are {m.shapes['Q']}; QKᵀ is {m.shapes['scores']}; the output, weights · V, is "
         f"{m.shapes['output']}. Row {sel.token} of these matrices is exactly the step-by-step above."
@@ -233,14 +248,16 @@ def heads_view(encoder: Encoder, sel: Selection) -> None:
             for kind, (score, lay, h) in sorted(best.items(), key=lambda kv: -kv[1][0])) + ".")
     shown = _distinct_heads(patterns, first=sel.head)
     start, stop = window(trace.T, sel.token, 2 * WINDOW)
-    labels = [f"{i}: {t}" for i, t in enumerate(tokens)][start:stop]
+    all_labels = [f"{i}: {t}" for i, t in enumerate(tokens)]
+    labels = all_labels[start:stop]
     cell = max(3, min(12, 200 // max(stop - start, 1)))
     for col, h in zip(st.columns(len(shown)), shown):
         w = trace.attentions[layer, h]
         w = wt.hide_special_columns(w, tokens) if sel.hide_specials else w
-        col.vega_lite_chart(spec=charts.heatmap_spec(
+        export.show_chart(charts.heatmap_spec(
             w[start:stop, start:stop], labels, labels, title=f"head {h + 1}", row_title="query", col_title="key",
-            domain=(0.0, 1.0), cell=cell, show_numbers=False), width="content")
+            domain=(0.0, 1.0), cell=cell, show_numbers=False), f"qkv-attention-layer{layer + 1}-head{h + 1}",
+            csv=export.CsvTable(w, all_labels, all_labels, "query \\ key"), container=col, width="stretch")
         col.caption(f"Head {h + 1}: {patterns[h].text}")
     per_head, joined = wt.head_concat(trace, layer)
     projected = wt.project_output(encoder, trace, layer)
@@ -253,9 +270,13 @@ def heads_view(encoder: Encoder, sel: Selection) -> None:
     )
     q = sel.token
     st.markdown(f"**Token {q}: the {H} heads' outputs, joined** ({H} × {d_head} = {H * d_head} numbers)")
-    st.vega_lite_chart(spec=charts.vector_strip(joined[q], "joined head outputs", cell=2), width="content")
+    export.show_chart(charts.vector_strip(joined[q], "joined head outputs", cell=2),
+                      f"qkv-attention-layer{layer + 1}-token{q}-joined", width="content",
+                      title=f"Layer {layer + 1}, token {q}: the {H} heads' outputs, joined")
     st.markdown(f"**…after W_o** ({projected.shape[1]} numbers)")
-    st.vega_lite_chart(spec=charts.vector_strip(projected[q], "after the output projection", cell=2), width="content")
+    export.show_chart(charts.vector_strip(projected[q], "after the output projection", cell=2),
+                      f"qkv-attention-layer{layer + 1}-token{q}-projected", width="content",
+                      title=f"Layer {layer + 1}, token {q}: after the output projection W_o")
     st.caption("The joined vector is 12 blocks of 32: one per head. W_o lets every head's finding reach every "
                "dimension of the output.")
 
@@ -297,13 +318,16 @@ def context_view(encoder: Encoder) -> None:
     chosen = []
     for col, key, found in zip(st.columns(2), ("n1", "n2"), spans):
         if st.session_state[key] > len(found):
+            col.info(f"`{key}` = {st.session_state[key]}: the word appears only {len(found)} time(s) in this "
+                     "sentence; following the first.", icon=":material/info:")
             st.session_state[key] = 1
         if len(found) > 1:
             col.number_input("Which occurrence", 1, len(found), key=key)
         chosen.append(found[st.session_state[key] - 1])
     vectors = [wt.word_vectors(t, s) for t, s in zip(traces, chosen)]
     sims = wt.layerwise_cosine(*vectors)
-    st.altair_chart(charts.cosine_by_layer(sims, word), width="stretch")
+    export.show_chart(charts.cosine_by_layer(sims, word), "qkv-attention-context-cosine", width="stretch",
+                      csv=export.CsvTable(sims, [str(i) for i in range(len(sims))], ["cosine"], "layer"))
     pieces = [len(s.pieces) for s in chosen]
     st.caption(
         f"Layer 0 is the embedding before any attention: cosine {sims[0]:.2f}. After the last layer: "
@@ -336,7 +360,8 @@ def scaling_view(encoder: Encoder, trace: Trace) -> None:
     d = int(st.session_state["d"])
     stats = wt.dot_product_spread(d)
     scaled_scores = stats.scores / np.sqrt(d)
-    st.altair_chart(charts.score_histogram(stats.scores, scaled_scores, d), width="stretch")
+    export.show_chart(charts.score_histogram(stats.scores, scaled_scores, d), f"qkv-attention-scaling-d{d}",
+                      width="stretch")
     c1, c2, c3 = st.columns(3)
     c1.metric("spread of q·k", f"{stats.std_raw:.2f}", help=f"√d = {np.sqrt(d):.2f}")
     c2.metric("spread of q·k / √d", f"{stats.std_scaled:.2f}")
@@ -348,7 +373,10 @@ def scaling_view(encoder: Encoder, trace: Trace) -> None:
     )
     spread = _score_spread(encoder, trace.text)
     st.markdown("**The real model on your text** (text from the other views)")
-    st.altair_chart(charts.layer_spread(spread.std_raw, spread.std_scaled), width="stretch")
+    export.show_chart(charts.layer_spread(spread.std_raw, spread.std_scaled), "qkv-attention-score-spread",
+                      csv=export.CsvTable(np.column_stack([spread.std_raw, spread.std_scaled]),
+                                          [str(i + 1) for i in range(len(spread.std_raw))],
+                                          ["std of q·k (raw)", "std of q·k / √d"], "layer"), width="stretch")
     st.caption(
         f"The model uses the scaled scores. Raw, they would spread √{trace.queries.shape[-1]} ≈ "
         f"{np.sqrt(trace.queries.shape[-1]):.2f}× wider, and the average top weight of an attention row would rise "

@@ -84,22 +84,26 @@ def heatmap(
     width = min(max_size, cell * n_cols) + AXIS_ROOM
     height = min(max_size, (row_cell or cell) * n_rows) + AXIS_ROOM
     label_limit = 110
+    gradient = max(80, min(200, height - AXIS_ROOM - 20))  # a legend taller than the cells gets clipped
 
     color_scale = alt.Scale(scheme=scheme, domain=list(domain) if domain else alt.Undefined)
     if scheme == DIVERGING and domain is None:  # centred on 0 by Vega, whatever data is filled in
         color_scale = alt.Scale(scheme=scheme, domainMid=0, reverse=True)
 
+    # Labels a cell cannot hold without touching its neighbours' (under ~13 px) are thinned out by Vega.
     x_axis = alt.Axis(
         labelExpr=_label_expr(col_labels), labelAngle=-60, labelLimit=label_limit,
-        labelOverlap=n_cols > 40, orient="top",
+        labelOverlap=n_cols > 40 or width - AXIS_ROOM < 13 * n_cols, orient="top",
     )
-    y_axis = alt.Axis(labelExpr=_label_expr(row_labels), labelLimit=label_limit, labelOverlap=n_rows > 40)
+    y_axis = alt.Axis(labelExpr=_label_expr(row_labels), labelLimit=label_limit,
+                      labelOverlap=n_rows > 40 or height - AXIS_ROOM < 13 * n_rows)
     base = alt.Chart(data).encode(
         x=alt.X("col:O", title=col_title, axis=x_axis),
         y=alt.Y("row:O", title=row_title, axis=y_axis),
     )
     rect = base.mark_rect().encode(
-        color=alt.Color("value:Q", title=value_title, scale=color_scale, legend=alt.Undefined if legend else None),
+        color=alt.Color("value:Q", title=value_title, scale=color_scale,
+                        legend=alt.Legend(gradientLength=gradient) if legend else None),
         tooltip=[
             alt.Tooltip("row_label:N", title=row_title),
             alt.Tooltip("col_label:N", title=col_title),
@@ -121,7 +125,8 @@ def heatmap(
         if scheme == DIVERGING:
             text = base.mark_text(fontSize=11, color="black").encode(text=alt.Text("value:Q", format=number_format))
         chart = alt.layer(rect, text)
-    chart = chart.properties(width=width, height=height, description=description or title or "heatmap")
+    description = description or title or f"Heatmap of {value_title}: {row_title} down, {col_title} across"
+    chart = chart.properties(width=width, height=height, description=description)
     return chart.properties(title=title) if title else chart  # altair refuses title=Undefined
 
 
@@ -196,7 +201,8 @@ def _overview_template(n_layers: int, n_heads: int, b: int, name: str) -> dict:
         .encode(
             x=x, x2="x2:Q", y=y, y2="y2:Q",
             color=alt.Color("share:Q", scale=alt.Scale(scheme=SEQUENTIAL, domain=[0, 1], type="sqrt"),
-                            title="share of attention"),
+                            title="share of attention",  # a gradient taller than the maps clips its "0" label
+                            legend=alt.Legend(gradientLength=max(60, n_layers * 44 - 90))),
             tooltip=[alt.Tooltip("layer:O"), alt.Tooltip("head:O"), alt.Tooltip("share:Q", format=".2f")],
         )
         .add_params(alt.selection_point(name=name, fields=["layer", "head"], on="click", clear=False))
@@ -234,7 +240,7 @@ def _attention_row_template(by_weight: bool) -> dict:
     sort = alt.EncodingSortField("weight", order="descending") if by_weight else alt.EncodingSortField("pos")
     return (
         alt.Chart(alt.NamedData("bars"))
-        .mark_bar()
+        .mark_bar(stroke=BAR_OUTLINE, strokeWidth=1)
         .encode(
             x=alt.X("label:N", sort=sort, title="key token", axis=alt.Axis(labelAngle=-60, labelLimit=120)),
             y=alt.Y("weight:Q", title="attention weight"),
@@ -269,6 +275,9 @@ MAX_LINE_POINTS = 800  # a line chart draws at most this many points per line
 # Okabe–Ito colours: told apart with every common colour-vision deficiency, on light and dark themes.
 LINE_COLORS = {"raw": "#8c8c8c", "Gaussian": "#0072B2", "content-aware": "#D55E00"}
 FOCUS_COLOR = "#E69F00"
+# Bars coloured by viridis get this outline: viridis' dark end vanishes on a dark theme, its light end on a
+# light one; mid grey stands out on both.
+BAR_OUTLINE = "#8c8c8c"
 ZERO_COLOR = "#440154"  # viridis at 0: the colour of a weight-0 cell in the W heatmap
 
 
@@ -345,10 +354,10 @@ def focus_weights_template(title: str, color: str) -> dict:
     base = alt.Chart(alt.NamedData("window"))
     bars = base.mark_rect(color=color, opacity=0.7).encode(
         x=alt.X("left:Q", title="time step"), x2="right:Q", y2=alt.datum(0), tooltip=tooltip,
-        y=alt.Y("weight:Q", title="weight", scale=alt.Scale(domainMin=0, domainMax=alt.ExprRef("1.1 * wmax")),
-                axis=alt.Axis(orient="right", titleColor=color)),
+        y=alt.Y("weight:Q", title="weight (bars)", axis=alt.Axis(orient="right"),
+                scale=alt.Scale(domainMin=0, domainMax=alt.ExprRef("1.1 * wmax"))),
     )
-    y = alt.Y("value:Q", title="value", scale=alt.Scale(zero=False))
+    y = alt.Y("value:Q", title="value (line)", scale=alt.Scale(zero=False))
     line = base.mark_line(color=LINE_COLORS["raw"]).encode(x=x, y=y)
     points = base.mark_circle(color="#777777", size=28).encode(
         x=x, y=y, tooltip=tooltip, opacity=alt.condition("datum.weight > 0.001", alt.value(1.0), alt.value(0.25)))
@@ -462,15 +471,15 @@ def lookup_bars_template(score_title: str) -> dict:
     base = alt.Chart(alt.NamedData("bars")).encode(tooltip=tooltip)
     left = base.mark_bar(color=LINE_COLORS["raw"]).encode(x=alt.X("score:Q", title=score_title), y=y).properties(
         width=200, height=alt.Step(22), title="score")
-    y_hidden = alt.Y("key:N", sort=alt.EncodingSortField("rank"), axis=None)
-    bars = base.mark_bar().encode(
-        x=alt.X("weight:Q", title="softmax weight", scale=alt.Scale(domain=[0, 1])), y=y_hidden,
+    # Each weight is printed as an axis label (param ``pct``: key -> weight): axis labels take the
+    # theme's text colour, a text mark would keep one colour on light and dark backgrounds alike.
+    y_pct = alt.Y("key:N", title=None, sort=alt.EncodingSortField("rank"),
+                  axis=alt.Axis(orient="right", labelExpr="format(pct[datum.value], '.0%')"))
+    right = base.mark_bar(stroke=BAR_OUTLINE, strokeWidth=1).encode(
+        x=alt.X("weight:Q", title="softmax weight", scale=alt.Scale(domain=[0, 1])), y=y_pct,
         color=alt.Color("weight:Q", scale=alt.Scale(scheme=SEQUENTIAL, domain=[0, 1]), legend=None),
-    )
-    text = base.mark_text(align="left", dx=3, fontSize=11).encode(
-        x="weight:Q", y=y_hidden, text=alt.Text("weight:Q", format=".0%"))
-    right = alt.layer(bars, text).properties(width=200, height=alt.Step(22), title="weight")
-    return alt.hconcat(left, right, spacing=6).properties(
+    ).properties(width=200, height=alt.Step(22), title="weight")
+    return alt.hconcat(left, right, spacing=6).add_params(alt.param(name="pct", value={})).properties(
         description="Similarity of the query to each key (best first) and the softmax weight it gets",
     ).to_dict()
 
@@ -484,7 +493,8 @@ def lookup_bars(
     idx = top_rows(scores, max_rows)
     data = pa.table({"rank": np.arange(idx.size), "key": [str(keys[i]) for i in idx],
                      "score": scores[idx], "weight": weights[idx]})
-    return filled(lookup_bars_template(score_title), bars=data)
+    pct = {str(keys[i]): float(weights[i]) for i in idx}
+    return filled(lookup_bars_template(score_title), {"pct": pct}, bars=data)
 
 
 @functools.lru_cache(maxsize=8)

@@ -6,16 +6,63 @@ router serves the very first request to a fresh server, and for a deep link
 like ``/lookup`` it runs ``pages/lookup.py`` (without it, it would show a
 "Page not found" dialog). The shim runs this same frame, whose
 ``st.navigation`` then takes over for good and renders ``pages/story/lookup.py``.
+
+Around the page the frame adds two things the pages know nothing about:
+
+- **Presenter mode** (sidebar toggle, URL ``present=1``): larger type and charts,
+  and a banner above the page with the tour step's narration, a counter and
+  Previous / Next buttons (keys ← / →) that walk through ``qkv_ui.presenter.STEPS``.
+  Streamlit drops the query string when the sidebar navigation switches pages;
+  the toggle's state survives the switch and the frame writes ``present=1`` back.
+- **Link to this view** (sidebar, drawn after the page has published its
+  controls to the URL): the full address of what is on screen, to copy.
+  Opened on a fresh server, it reproduces the view (see the cold-start shims above).
 """
 
+from __future__ import annotations
+
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import streamlit as st
 
-from qkv_ui.pages import STORY
+from qkv_ui import presenter, urlstate
+from qkv_ui.pages import STORY, PageInfo
 
 # A local image: a Material icon name here would make the browser fetch the favicon from a font CDN.
 ICON = Path(__file__).resolve().parents[1] / "assets" / "icon.png"
+PRESENT = urlstate.flag_param(presenter.PRESENT)
+PREV, NEXT = "presenter-prev", "presenter-next"
+FRAME_KEYS = frozenset({presenter.PRESENT, PREV, NEXT})
+
+# Our own static CSS, never built from user input. Presenter mode zooms the main area by 1.25
+# (CSS zoom scales text and fixed-size charts alike; Vega still maps clicks correctly). Charts and
+# tables set to the column's width measure it in screen pixels, which the zoom would inflate past
+# the column's edge: those get the zoom undone (they already span the column). A column holding a
+# fixed-size chart is kept at least as wide as the chart: when the row has no room for both, the
+# next column wraps below instead of being drawn over. (The selectors read Streamlit 1.67's DOM, e.g.
+# the width attribute of element containers; tests/browser/test_presenter_browser.py checks the result.)
+# Hidden, as what a presenter says aloud instead: the paragraph under each page title (the
+# narration takes its place), the "?" help icons of widget labels (not buttons that carry a help
+# tooltip), and anything a page wraps in st.container(key="fineprint-…"). Captions stay: they
+# carry the claims a viewer can check.
+PRESENTER_CSS = """
+<style>
+[data-testid="stMain"] { zoom: 1.25; }
+[data-testid="stMain"] [data-testid="stElementContainer"][width="100%"]:has(> [data-testid="stFullScreenFrame"]) {
+  zoom: 0.8;
+}
+[data-testid="stMain"] [data-testid="stColumn"]:has([data-testid="stElementContainer"][width="fit-content"]
+  > [data-testid="stFullScreenFrame"]) { min-width: min-content; }
+[data-testid="stMainBlockContainer"] { padding: 3rem 2rem 4rem; max-width: none; }
+[data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"]
+  > [data-testid="stElementContainer"]:has(h1)
+  + [data-testid="stElementContainer"]:has(> [data-testid="stMarkdown"]) { display: none; }
+[data-testid="stMain"] [data-testid="stTooltipIcon"]:has(button[aria-label^="Help for"]) { display: none; }
+[class*="st-key-fineprint"] { display: none; }
+.st-key-presenter-narration p { font-size: 1.2rem; line-height: 1.5; }
+</style>
+"""
 
 
 def run() -> None:
@@ -26,11 +73,84 @@ def run() -> None:
         layout="wide",
         initial_sidebar_state="auto",
     )
-    pages = [
-        st.Page(p.script, title=p.title, icon=p.icon, url_path=p.url_path or None, default=not p.url_path)
+    pages = {
+        p: st.Page(p.script, title=p.title, icon=p.icon, url_path=p.url_path or None, default=not p.url_path)
         for p in STORY
-    ]
-    current = st.navigation(pages, position="sidebar")
+    }
+    current = st.navigation(list(pages.values()), position="sidebar")
+    info = next(p for p in STORY if p.url_path == current.url_path)
     with st.sidebar:
         st.caption("QKV Explainer: attention, from a weighted average to a real transformer.")
+        presenting = _presenter_toggle()
+    if presenting:
+        _presenter_banner(info, pages)
+    else:
+        urlstate.show_notices()  # a refused present=… value
     current.run()
+    # After the page, so the link carries the controls the page has just published. A page that
+    # ends early with st.stop() (nothing complete to share: an empty query, a missing upload) gets
+    # no link: Streamlit draws nothing after st.stop().
+    with st.sidebar:
+        st.caption("Link to this view")
+        st.code(view_link(info), language=None, wrap_lines=True)
+
+
+def _presenter_toggle() -> bool:
+    """The presenter-mode toggle, bound to ``present=1`` and written back after page switches."""
+    urlstate.seed([PRESENT])
+    on = st.toggle("Presenter mode", key=presenter.PRESENT,
+                   help="Larger type and charts, and a guided tour through the story (← / → to move).")
+    if not on:
+        for key in (presenter.PRESENT, presenter.STEP):
+            if key in st.query_params:
+                del st.query_params[key]
+    return on
+
+
+def _presenter_banner(info: PageInfo, pages: dict[PageInfo, st.Page]) -> None:
+    """Narration, counter and Previous / Next for the tour step on this page; a click moves to that step."""
+    st.html(PRESENTER_CSS)
+    urlstate.show_notices()
+    index, problem = presenter.resolve_step(st.query_params.get(presenter.STEP), info, view_params())
+    if problem:
+        st.warning(f"Ignored the link's `{presenter.STEP}` setting ({problem}); showing step {index + 1} instead.",
+                   icon=":material/link_off:")
+    st.query_params[presenter.PRESENT] = "1"
+    st.query_params[presenter.STEP] = str(index + 1)
+    last = len(presenter.STEPS) - 1
+    with st.container(border=True, key="presenter-banner"):
+        with st.container(horizontal=True, vertical_alignment="center"):
+            back = st.button("Previous", key=PREV, icon=":material/arrow_back:", shortcut="Left",
+                             disabled=index == 0)
+            with st.container(key="presenter-counter"):
+                st.markdown(f"**Step {presenter.counter(index)}** · {info.title}")
+            forward = st.button("Next", key=NEXT, icon=":material/arrow_forward:", icon_position="right",
+                                shortcut="Right", disabled=index == last, type="primary")
+        with st.container(key="presenter-narration"):
+            st.markdown(presenter.STEPS[index].narration)  # our own fixed text
+    if back or forward:
+        _go_to(index - 1 if back else index + 1, pages)
+
+
+def _go_to(index: int, pages: dict[PageInfo, st.Page]) -> None:
+    """Open tour step ``index``: a fresh view whose controls come from the step's URL alone."""
+    for key in list(st.session_state):
+        if key not in FRAME_KEYS and not key.startswith("_"):
+            del st.session_state[key]  # else urlstate.seed would keep the values from the last visit
+    st.switch_page(pages[presenter.STEPS[index].page], query_params=presenter.step_query(index))
+
+
+def view_params() -> dict[str, str]:
+    """The current URL parameters that describe the view (the presenter's own flags left out)."""
+    return {k: v for k, v in st.query_params.to_dict().items() if k not in (presenter.PRESENT, presenter.STEP)}
+
+
+def view_link(info: PageInfo) -> str:
+    """The address of the current view: the page's URL plus its published controls."""
+    params = view_params()
+    base = st.context.url  # scheme, host and page path, without the query string; None outside a browser
+    if not base:
+        base = f"/{info.url_path}"
+    elif not info.url_path:
+        base = base.rstrip("/") + "/"
+    return base + (f"?{urlencode(params, quote_via=quote)}" if params else "")

@@ -50,7 +50,8 @@ def metric(at, label: str) -> str:
 
 
 def code(at) -> str:
-    return "\n".join(c.value for c in at.code)
+    """The page's own code blocks (the sidebar's "link to this view" block is the frame's)."""
+    return "\n".join(c.value for c in at.main.code)
 
 
 def query(at, text: str):

@@ -2,7 +2,7 @@ import numpy as np
 import streamlit as st
 
 from qkv_core import retrieval
-from qkv_ui import charts, urlstate
+from qkv_ui import charts, export, urlstate
 from qkv_ui.model import embed, get_encoder
 from qkv_ui.pages import ATTENTION, HOME
 
@@ -121,7 +121,8 @@ with left:
     if found:
         st.success("Exact match: the dict returns that key's value.", icon=":material/check:")
         if topics and sum(store[query].values()) > 0:
-            st.vega_lite_chart(spec=charts.profile_bar(list(store[query].values()), value_cols), width="stretch")
+            export.show_chart(charts.profile_bar(list(store[query].values()), value_cols), "qkv-lookup-dict-answer",
+                              width="stretch")
     else:
         st.error("No exact match, so no answer: a dict raises KeyError.", icon=":material/close:")
         if any(k.casefold() == query.strip().casefold() for k in store):
@@ -136,7 +137,8 @@ with right:
     m1.metric("Its weight", f"{weights[best]:.1%}")
     m2.metric("Keys blended", f"≈ {blend:.1f} of {n}")
     if topics and output.sum() > 0:
-        st.vega_lite_chart(spec=charts.profile_bar(output / output.sum(), value_cols), width="stretch")
+        export.show_chart(charts.profile_bar(output / output.sum(), value_cols), "qkv-lookup-soft-answer",
+                          width="stretch")
         st.caption(f"Your result: {retrieval.format_mix(output / output.sum(), value_cols)}.")
     else:
         st.metric("Result: Σ weight · value", ", ".join(f"{x:.3g}" for x in output))
@@ -152,8 +154,10 @@ else:
                else "a blend led by the most similar keys."))
 
 st.subheader("Scores become weights")
-st.vega_lite_chart(spec=charts.lookup_bars(check.keys, scores, weights, score_title=SIMILARITIES[sim]),
-                   width="content")
+ranked = charts.top_rows(scores, n)  # every key, best first: the chart shows the first MAX_LOOKUP_ROWS
+export.show_chart(charts.lookup_bars(check.keys, scores, weights, score_title=SIMILARITIES[sim]), "qkv-lookup-scores",
+                  csv=export.CsvTable(np.column_stack([scores, weights])[ranked], [check.keys[i] for i in ranked],
+                                      [SIMILARITIES[sim], "weight"], "key"), width="content")
 state = (" Now collapsed: one key holds at least 99.9 % of the weight." if collapsed else
          " Now nearly flat: the result is close to the plain average." if blend > 0.9 * n else "")
 low = ("pile onto the nearest key, but scaled scores usually sit too close together to collapse fully"
@@ -167,8 +171,8 @@ st.caption(
 )
 
 st.subheader("The result is weights × values")
-st.vega_lite_chart(spec=charts.blend_diagram(weights, check.values, output, check.keys, value_cols),
-                   width="content")
+export.show_chart(charts.blend_diagram(weights, check.values, output, check.keys, value_cols), "qkv-lookup-blend",
+                  width="content")
 st.caption("Each result column is the weight column times that value column, summed over the keys: bright "
            "weight cells pick the value rows that make up the result."
            + (f" Showing the {charts.MAX_LOOKUP_ROWS} heaviest of {n} keys." if n > charts.MAX_LOOKUP_ROWS else ""))

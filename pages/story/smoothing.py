@@ -3,12 +3,13 @@ import streamlit as st
 
 from qkv_core import series, smoothing
 from qkv_core.matrix import window
-from qkv_ui import charts, urlstate
+from qkv_ui import charts, export, urlstate
 from qkv_ui.pages import LOOKUP
 
 SOURCES = {"steps": "Steps", "sine": "Noisy sine", "random_walk": "Random walk", "co2": "Mauna Loa CO₂",
            "upload": "Your CSV"}
 MAX_CELLS = 200  # a W heatmap never has more than MAX_CELLS × MAX_CELLS cells, whatever n is
+W_CORNER = "output step \\ input step"  # top-left cell of W's CSV: rows are outputs, columns inputs
 PARAMS = [
     urlstate.choice_param("src", "steps", list(SOURCES)),
     urlstate.int_param("n", 200, 20, 5000),
@@ -112,15 +113,16 @@ smoothed = smoothing.smooth(values, sigma, trunc)
 
 st.subheader("1 · Each point becomes an average of its neighbours")
 lines = {"raw": values, "Gaussian": smoothed}
-st.vega_lite_chart(spec=charts.series_lines(lines, t, title="Raw and smoothed", y_title=y_title), width="stretch")
+export.show_chart(charts.series_lines(lines, t, title="Raw and smoothed", y_title=y_title), "qkv-smoothing-series",
+                  width="stretch")
 st.caption(f"Step {t}: raw {values[t]:.3f} → smoothed {smoothed[t]:.3f}. Slide σ up and the line flattens; "
            "slide it down to 0.5 and the smoothed line hugs the raw one, as each point keeps most of its own weight.")
 
 st.subheader(f"2 · The weights behind step {t}")
 lo, hi = window(n, t, 2 * (r + max(5, r // 2)) + 1)
 row = smoothing.weight_row(n, t, sigma, trunc)
-st.vega_lite_chart(spec=charts.focus_weights(values, row, t, lo, hi, title="Weights for the focus step"),
-                   width="stretch")
+export.show_chart(charts.focus_weights(values, row, t, lo, hi, title="Weights for the focus step"),
+                  f"qkv-smoothing-weights-step{t}", width="stretch")
 st.caption(f"Bars: how much each step counts toward step {t}; they add up to 1. Only the {np.count_nonzero(row)} "
            f"steps within r = {r} count, the nearest most, and their values play no part. Lower the cut-off to clip "
            "the bump; near either end of the series the clipped bump is rescaled to sum to 1.")
@@ -128,9 +130,11 @@ st.caption(f"Bars: how much each step counts toward step {t}; they add up to 1. 
 st.subheader("3 · All the weights at once: smoothed = W · values")
 w_small, starts, _ = smoothing.downsampled_gaussian_weights(n, sigma, trunc, MAX_CELLS)
 left, right = st.columns([3, 2])
-left.vega_lite_chart(spec=charts.weight_matrix(w_small, starts, n, t, title="Gaussian W", select_rows="wrow"),
-                     key="wmap", on_select=lambda: pick_focus("wmap", "wrow", starts, n),
-                     selection_mode=["wrow", "wrow_bg"], width="content")
+w_labels = charts.block_labels(starts, n)  # W's index labels as displayed (blocks of steps when n is large)
+export.show_chart(charts.weight_matrix(w_small, starts, n, t, title="Gaussian W", select_rows="wrow"),
+                  "qkv-smoothing-w-gaussian", csv=export.CsvTable(w_small, w_labels, w_labels, W_CORNER),
+                  container=left, key="wmap", on_select=lambda: pick_focus("wmap", "wrow", starts, n),
+                  selection_mode=["wrow", "wrow_bg"], width="content")
 right.markdown(f"Row *i* of W holds the weights that make smoothed step *i*; row {t} (marked) is the bump above. "
                "Multiply W by the column of values and you get the whole smoothed line at once.")
 right.markdown("**Every row is the same bump, slid along the diagonal.** Position alone decides, by one rule for all "
@@ -146,23 +150,26 @@ st.latex(r"w_{ij} \propto \exp\!\Big(-\frac{(i-j)^2}{2\sigma^2}\Big)\,\exp\!\Big
 sigv = st.slider("σᵥ, value tolerance (× the series' spread)", 0.05, 3.0, step=0.05, key="sigv",
                  help=f"σᵥ = this × the series' standard deviation ({spread:.3g}).")
 aware = smoothing.content_aware_smooth(values, sigma, sigv * spread, trunc)
-st.vega_lite_chart(spec=charts.series_lines({**lines, "content-aware": aware}, t, y_title=y_title,
-                                            title="Position only vs position and value"), width="stretch")
+export.show_chart(charts.series_lines({**lines, "content-aware": aware}, t, y_title=y_title,
+                                       title="Position only vs position and value"), "qkv-smoothing-compare",
+                  width="stretch")
 st.caption(f"Largest gap between the two smoothed lines: {np.abs(aware - smoothed).max():.3f}. Slide σᵥ up and the "
            "content-aware line turns into the Gaussian one, the gap shrinking toward 0. Slide it down and the "
            "edges of the Steps series stay sharp while the flat stretches are still smoothed.")
 aware_row = smoothing.content_aware_row(values, t, sigma, sigv * spread, trunc)
 top = float(max(row.max(), aware_row.max()))
 c1, c2 = st.columns(2)
-c1.vega_lite_chart(spec=charts.focus_weights(values, row, t, lo, hi, title="Position only", weight_max=top),
-                   width="stretch")
-c2.vega_lite_chart(spec=charts.focus_weights(values, aware_row, t, lo, hi, title="Position and value", weight_max=top,
-                                             color=charts.LINE_COLORS["content-aware"]), width="stretch")
+export.show_chart(charts.focus_weights(values, row, t, lo, hi, title="Position only", weight_max=top),
+                  f"qkv-smoothing-position-weights-step{t}", container=c1, width="stretch")
+export.show_chart(charts.focus_weights(values, aware_row, t, lo, hi, title="Position and value", weight_max=top,
+                                       color=charts.LINE_COLORS["content-aware"]),
+                  f"qkv-smoothing-content-aware-weights-step{t}", container=c2, width="stretch")
 a_small, _, _ = smoothing.downsampled_content_aware_weights(values, sigma, sigv * spread, trunc, MAX_CELLS)
 left, right = st.columns([3, 2])
-left.vega_lite_chart(spec=charts.weight_matrix(a_small, starts, n, t, title="Content-aware W", select_rows="arow"),
-                     key="amap", on_select=lambda: pick_focus("amap", "arow", starts, n),
-                     selection_mode=["arow", "arow_bg"], width="content")
+export.show_chart(charts.weight_matrix(a_small, starts, n, t, title="Content-aware W", select_rows="arow"),
+                  "qkv-smoothing-w-content-aware", csv=export.CsvTable(a_small, w_labels, w_labels, W_CORNER),
+                  container=left, key="amap", on_select=lambda: pick_focus("amap", "arow", starts, n),
+                  selection_mode=["arow", "arow_bg"], width="content")
 right.markdown("**Same picture, new rule: the rows now differ.** Each point's own value picks the neighbours that "
                "count, so a point beside an edge leans away from it.")
 right.markdown("That is the first step toward queries and keys: each point asks *who is like me?* and every "

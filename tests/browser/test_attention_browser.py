@@ -11,7 +11,7 @@ def _charts(page):
 
 def test_clicking_a_head_in_the_overview_selects_it(server, page, artifacts):
     open_view(page, f"{server.url}/attention", HEADING)
-    expect(page.get_by_role("heading", name="3 · Layer 4, head 2: who looks at whom")).to_be_visible()
+    expect(page.get_by_role("heading", name="Layer 4, head 2: who looks at whom")).to_be_visible()
     page.wait_for_timeout(500)  # let Vega attach its event handlers
     box = _charts(page).nth(0).bounding_box()
     # Click near the middle of the grid (about layer 3-4, head 6-7); nudge if we hit the 4 px gap.
@@ -23,7 +23,7 @@ def test_clicking_a_head_in_the_overview_selects_it(server, page, artifacts):
     query = dict(part.split("=") for part in page.url.split("?")[1].split("&"))
     layer, head = int(query.get("layer", 4)), int(query.get("head", 2))
     assert (layer, head) != (4, 2)
-    expect(page.get_by_role("heading", name=f"3 · Layer {layer}, head {head}: who looks at whom")).to_be_visible()
+    expect(page.get_by_role("heading", name=f"Layer {layer}, head {head}: who looks at whom")).to_be_visible()
     page.screenshot(path=str(artifacts / "attention-clicked-head.png"))
 
 

@@ -1,0 +1,97 @@
+"""Presenter mode: the guided tour through the story, as data, plus small pure helpers.
+
+A step is one view: a page and its URL parameters (defaults left out, as the pages
+publish them), with one sentence the presenter can read aloud. Each claim in a
+narration was checked against what that view shows. ``qkv_ui.frame`` draws the
+banner and moves between steps; nothing here imports streamlit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from qkv_ui.pages import ATTENTION, HOME, LOOKUP, SMOOTHING, PageInfo
+
+PRESENT = "present"  # URL flag and toggle key: present=1 turns presenter mode on
+STEP = "step"  # URL parameter: the tour step shown, counted from 1
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stop of the tour: a page, its view's URL parameters and what to say."""
+
+    page: PageInfo
+    narration: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+STEPS: tuple[Step, ...] = (
+    Step(HOME, "Every page ahead builds a matrix of weights whose rows sum to 1 and multiplies it by the values; "
+               "only the way the weights are found changes."),
+    Step(SMOOTHING, "Smoothing: each point becomes a weighted average of its neighbours, and the bars under step 78 "
+                    "show that distance alone sets the weights."),
+    Step(SMOOTHING, "Widen σ to 20 and each point averages over about 120 neighbours: the noise is gone, and so are "
+                    "the sharp edges of the steps.",
+         {"sigma": "20"}),
+    Step(SMOOTHING, "In section 4 each neighbour is also weighed by how close its value is, so the edges the "
+                    "Gaussian blurs stay sharp in the content-aware line.",
+         {"sigma": "8"}),
+    Step(LOOKUP, "'funny kittens' is not a key, so the dict raises KeyError, while the soft lookup scores every "
+                 "title and answers anyway, mostly with the cat video's topic mix."),
+    Step(LOOKUP, "Ask for an exact key at T = 0.01 and both sides agree: the key scores highest, takes all the "
+                 "weight, and the soft lookup returns the dict's answer.",
+         {"q": "why the sky is blue", "temp": "0.01"}),
+    Step(ATTENTION, "A real pretrained model: in layer 4, head 2, the query token 'it' puts about two thirds of "
+                    "its attention on 'animal'."),
+    Step(ATTENTION, "The same head, one number at a time: 'it' projects its vector to a query, scores every key, "
+                    "and the softmax weights mix the values.",
+         {"view": "steps"}),
+    Step(ATTENTION, "Each head has its own projections, so each learns a habit: in layer 1, head 3 looks only at "
+                    "the previous token while most heads spread out.",
+         {"view": "heads", "layer": "1"}),
+    Step(ATTENTION, "'bank' enters both sentences as the same vector; after six layers of attention the river bank "
+                    "and the loan bank have drifted apart.",
+         {"view": "context"}),
+    Step(ATTENTION, "With d = 1024, raw dot products spread about 32 wide and the softmax piles onto one key; "
+                    "dividing by √d brings the spread back to 1.",
+         {"view": "scaling", "d": "1024"}),
+)
+
+
+def counter(index: int) -> str:
+    """The step counter for a 0-based index, e.g. "3 / 11"."""
+    return f"{index + 1} / {len(STEPS)}"
+
+
+def first_step_on(page: PageInfo) -> int:
+    """The 0-based index of the tour's first step on ``page`` (0 if the tour never visits it)."""
+    return next((i for i, s in enumerate(STEPS) if s.page == page), 0)
+
+
+def resolve_step(raw: str | None, page: PageInfo, view: Mapping[str, str]) -> tuple[int, str | None]:
+    """The 0-based step to show on ``page`` for the URL's ``step`` value, and why the value was refused.
+
+    No value (presenter mode just turned on, or the sidebar switched pages): the step that shows
+    exactly ``view`` (the page's other URL parameters), else the first step on this page.
+    A value that is not a step number, or names a step on another page: the first step on this
+    page, with a reason that never echoes the raw value.
+    """
+    fallback = first_step_on(page)
+    if raw is None:
+        return next((i for i, s in enumerate(STEPS) if s.page == page and dict(s.params) == dict(view)),
+                    fallback), None
+    try:
+        number = int(raw)
+    except ValueError:
+        return fallback, f"{STEP} must be a whole number"
+    if not 1 <= number <= len(STEPS):
+        return fallback, f"{STEP} must be between 1 and {len(STEPS)}"
+    if STEPS[number - 1].page != page:
+        return fallback, f"step {number} is on another page"
+    return number - 1, None
+
+
+def step_query(index: int) -> dict[str, str]:
+    """The URL parameters that open step ``index`` in presenter mode."""
+    return {**STEPS[index].params, PRESENT: "1", STEP: str(index + 1)}
