@@ -318,8 +318,8 @@ def context_view(encoder: Encoder) -> None:
     chosen = []
     for col, key, found in zip(st.columns(2), ("n1", "n2"), spans):
         if st.session_state[key] > len(found):
-            col.info(f"`{key}` = {st.session_state[key]}: the word appears only {len(found)} time(s) in this "
-                     "sentence; following the first.", icon=":material/info:")
+            col.warning(f"Ignored the link's `{key}` setting (the word appears only {len(found)} time(s) in this "
+                        "sentence); using the default, the first, instead.", icon=":material/link_off:")
             st.session_state[key] = 1
         if len(found) > 1:
             col.number_input("Which occurrence", 1, len(found), key=key)

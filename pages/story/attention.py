@@ -58,8 +58,9 @@ if view in ("map", "steps", "heads"):
         "word. Pick one to follow it."
     )
     if st.session_state.get("token") is not None and not 0 <= st.session_state["token"] < trace.T:
-        st.info(f"`token` = {st.session_state['token']} is past the end of this text ({trace.T} word pieces); "
-                "showing the default query token instead.", icon=":material/info:")
+        st.warning(f"Ignored the link's `token` setting ({st.session_state['token']} is past the end of this "
+                   f"text, which has {trace.T} word pieces); using the default query token instead.",
+                   icon=":material/link_off:")
         st.session_state["token"] = None
     with st.container(height=180 if trace.T > 48 else "content"):  # long texts scroll instead of filling the page
         st.pills("Query token", options=list(range(trace.T)), format_func=lambda i: trace.tokens[i], key="token",
