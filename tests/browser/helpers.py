@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
+RUNNING = '[data-testid="stApp"][data-test-script-state="running"]'
+
+
 def wait_idle(page: Page, timeout: float = 60_000) -> None:
-    """Wait until the script run has finished and the app is idle."""
-    page.wait_for_timeout(150)
+    """Wait until the script run has finished and the app is idle.
+
+    On a busy machine a rerun can start a while after the action that caused it, so first give
+    it up to 600 ms to start, then wait for the end.
+    """
+    try:
+        page.wait_for_selector(RUNNING, timeout=600)
+    except PlaywrightTimeoutError:
+        pass  # no rerun, or one that already finished
     page.wait_for_selector(IDLE, timeout=timeout)
     page.wait_for_timeout(150)
     page.wait_for_selector(IDLE, timeout=timeout)
