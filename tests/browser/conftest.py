@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from .server import CHROMIUM, CHROMIUM_ARGS, ROOT, StreamlitServer
 
 ARTIFACTS = ROOT / "test-artifacts"
+# CI shares two cores with a server, a browser and the model: give assertions time rather than flake.
+expect.set_options(timeout=15_000)
 
 
 def pytest_collection_modifyitems(items):

@@ -88,7 +88,7 @@ HELP = '[data-testid="stMain"] button[aria-label^="Help for"]'
 def test_presenter_mode_hides_intro_and_help_but_keeps_captions(server, page):
     open_view(page, f"{server.url}/smoothing", HEADINGS["smoothing"])
     expect(page.locator(INTRO)).to_be_visible()
-    assert page.locator(f"{HELP}:visible").count() > 0
+    expect(page.locator(f"{HELP}:visible").first).to_be_visible()
     captions = page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]:visible').count()
     size = page.get_by_role("heading", name=HEADINGS["smoothing"]).bounding_box()["height"]
 
