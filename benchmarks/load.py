@@ -3,7 +3,8 @@
 ``make load`` (or ``python -m benchmarks load``; ``python -m benchmarks.load --sessions 20
 --duration 30`` for other sizes). One Chromium, one Playwright context per visitor (its own
 cookies and websocket: a separate Streamlit session), one ``streamlit run`` server. Visitors
-arrive over the first 10 s; every visitor owns a marker word (a single word piece, e.g.
+arrive over 10 s (their first page loads are reported apart, load_arrive_p95_ms); the measured
+60 s start once all are in. Every visitor owns a marker word (a single word piece, e.g.
 "violin") and loops, reading for 4-10 s between actions, through:
 
 1. type a sentence with its marker into /attention's text box (its token strip must show
@@ -70,12 +71,33 @@ READ_PAGE = """() => [document.querySelector('[data-testid="stMain"]')?.innerTex
                       ...[...document.querySelectorAll('textarea, input')].map(e => e.value), location.href].join('\\n')"""
 
 
+class Window:
+    """The measured minute: it opens once every visitor has arrived (page loads are not interactions)."""
+
+    def __init__(self, visitors: int, duration: float, tally: Tally, on_open):
+        self.waiting, self.duration, self.tally, self.on_open = visitors, duration, tally, on_open
+        self.opened = asyncio.Event()
+        self.deadline = 0.0
+
+    async def arrived(self) -> None:
+        """Count this visitor in; wait until the last one is in too."""
+        self.waiting -= 1
+        if self.waiting == 0:
+            self.on_open()
+            self.deadline = time.monotonic() + self.duration
+            self.tally.measuring = True
+            self.opened.set()
+        await self.opened.wait()
+
+
 @dataclass
 class Tally:
     """What every visitor saw, collected in one place."""
 
     latencies: dict[str, list[float]] = field(default_factory=dict)
     server_ms: list[float] = field(default_factory=list)  # rerun request sent -> script_finished received
+    arrivals_ms: list[float] = field(default_factory=list)  # first page load of each visitor
+    measuring: bool = False  # server times count only once every visitor has arrived
     errors: list[str] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
     missed_clicks: int = 0
@@ -95,7 +117,7 @@ class Visitor:
     def error(self, message: str) -> None:
         self.tally.errors.append(f"visitor {self.index} ({self.marker}): {message}")
 
-    async def run(self, browser, deadline: float) -> None:
+    async def run(self, browser, window: Window) -> None:
         context = await browser.new_context(viewport={"width": 1280, "height": 1000})
         page = await context.new_page()
         host = urlparse(self.base).netloc
@@ -107,12 +129,17 @@ class Visitor:
         self.page, self.rerun_sent = page, None
         try:
             await page.wait_for_timeout(self.rng.uniform(0, START_S) * 1000)
-            await self.arrive()
+            started = time.perf_counter()
+            try:
+                await self.arrive()
+                self.tally.arrivals_ms.append((time.perf_counter() - started) * 1000)
+            finally:
+                await window.arrived()
             loop = 0
-            while time.monotonic() < deadline:
+            while time.monotonic() < window.deadline:
                 loop += 1
                 for action in (self.type_text, self.move_slider, self.click_head, self.search, self.back):
-                    if time.monotonic() >= deadline:
+                    if time.monotonic() >= window.deadline:
                         break
                     await page.wait_for_timeout(self.rng.uniform(*THINK_S) * 1000)
                     try:
@@ -149,7 +176,8 @@ class Visitor:
 
     def _received(self, payload) -> None:
         if self.rerun_sent is not None and _message_type(payload, ForwardMsg) == "script_finished":
-            self.tally.server_ms.append((time.perf_counter() - self.rerun_sent) * 1000)
+            if self.tally.measuring:
+                self.tally.server_ms.append((time.perf_counter() - self.rerun_sent) * 1000)
             self.rerun_sent = None
 
     async def heading(self, name: str) -> None:
@@ -292,19 +320,23 @@ async def _drive(sessions: int, duration: float) -> dict[str, float]:
             samples: list[float] = []
             stop = asyncio.Event()
             sampler = asyncio.create_task(_sample_rss(srv.proc.pid, samples, stop))
-            server_cpu, browser_cpu, started = _cpu_s(srv.proc.pid), _browser_cpu(), time.monotonic()
-            deadline = time.monotonic() + duration
+            cpu: dict[str, object] = {}
+
+            def open_window() -> None:  # CPU use is counted over the measured minute
+                cpu.update(server=_cpu_s(srv.proc.pid), browser=_browser_cpu(), started=time.monotonic())
+
+            window = Window(sessions, duration, tally, open_window)
             visitors = [Visitor(i, m, tuple(o for o in markers if o != m), srv.url, tally)
                         for i, m in enumerate(markers)]
-            for outcome in await asyncio.gather(*(v.run(browser, deadline) for v in visitors), return_exceptions=True):
+            for outcome in await asyncio.gather(*(v.run(browser, window) for v in visitors), return_exceptions=True):
                 if isinstance(outcome, BaseException):
                     tally.errors.append(f"visitor gave up: {outcome}")
             stop.set()
             await sampler
             rss_end = rss_mb(srv.proc.pid)
-            wall = time.monotonic() - started
-            server_pct = 100 * (_cpu_s(srv.proc.pid) - server_cpu) / wall
-            browser_pct = 100 * sum(t - browser_cpu.get(p, 0.0) for p, t in _browser_cpu().items()) / wall
+            wall = time.monotonic() - cpu["started"]
+            server_pct = 100 * (_cpu_s(srv.proc.pid) - cpu["server"]) / wall
+            browser_pct = 100 * sum(t - cpu["browser"].get(p, 0.0) for p, t in _browser_cpu().items()) / wall
             await browser.close()
     every = [ms for values in tally.latencies.values() for ms in values]
     if len(every) < 2:
@@ -314,6 +346,8 @@ async def _drive(sessions: int, duration: float) -> dict[str, float]:
               f"p95 {_p95(values):7.0f} ms")
     print(f"  server   n={len(tally.server_ms):4d}  p50 {statistics.median(tally.server_ms):7.0f} ms  "
           f"p95 {_p95(tally.server_ms):7.0f} ms  (rerun request -> script finished, on the websocket)")
+    print(f"  arrive   n={len(tally.arrivals_ms):4d}  p50 {statistics.median(tally.arrivals_ms):7.0f} ms  "
+          f"p95 {_p95(tally.arrivals_ms):7.0f} ms  (first page load, {sessions} visitors within {START_S:g} s)")
     for line in (tally.errors + tally.leaks)[:20]:
         print("  !", line)
     return {
@@ -322,6 +356,7 @@ async def _drive(sessions: int, duration: float) -> dict[str, float]:
         "load_interactions": len(every),
         "load_p50_ms": statistics.median(every),
         "load_p95_ms": _p95(every),
+        "load_arrive_p95_ms": _p95(tally.arrivals_ms),
         "load_server_p50_ms": statistics.median(tally.server_ms),
         "load_server_p95_ms": _p95(tally.server_ms),
         "load_errors": len(tally.errors),

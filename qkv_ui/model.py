@@ -23,7 +23,9 @@ def get_encoder() -> Encoder | None:
         return None
 
 
-@st.cache_resource(max_entries=24, show_spinner=False)
+# A 512-token trace holds ~100 MB of arrays; 24 of them took a server to 3 GB (Community Cloud's ceiling
+# is 2.7 GB). Six entries (~600 MB at worst) still cover a text plus its what-if variants and a few recent texts.
+@st.cache_resource(max_entries=6, show_spinner=False)
 def _trace(path: str, text: str, causal: bool, scale: float | None) -> Trace:
     return _load(path).trace(text, causal=causal, scale=scale)
 
