@@ -325,18 +325,25 @@ async def _drive(sessions: int, duration: float) -> dict[str, float]:
             def open_window() -> None:  # CPU use is counted over the measured minute
                 cpu.update(server=_cpu_s(srv.proc.pid), browser=_browser_cpu(), started=time.monotonic())
 
+            async def close_window() -> None:  # read CPU use at the deadline, before visitors close their tabs
+                await window.opened.wait()
+                await asyncio.sleep(duration)
+                cpu.update(wall=time.monotonic() - cpu["started"], server_end=_cpu_s(srv.proc.pid),
+                           browser_end=_browser_cpu())
+
             window = Window(sessions, duration, tally, open_window)
             visitors = [Visitor(i, m, tuple(o for o in markers if o != m), srv.url, tally)
                         for i, m in enumerate(markers)]
+            closer = asyncio.create_task(close_window())
             for outcome in await asyncio.gather(*(v.run(browser, window) for v in visitors), return_exceptions=True):
                 if isinstance(outcome, BaseException):
                     tally.errors.append(f"visitor gave up: {outcome}")
             stop.set()
             await sampler
+            await closer
             rss_end = rss_mb(srv.proc.pid)
-            wall = time.monotonic() - cpu["started"]
-            server_pct = 100 * (_cpu_s(srv.proc.pid) - cpu["server"]) / wall
-            browser_pct = 100 * sum(t - cpu["browser"].get(p, 0.0) for p, t in _browser_cpu().items()) / wall
+            server_pct = 100 * (cpu["server_end"] - cpu["server"]) / cpu["wall"]
+            browser_pct = 100 * sum(t - cpu["browser"].get(p, 0.0) for p, t in cpu["browser_end"].items()) / cpu["wall"]
             await browser.close()
     every = [ms for values in tally.latencies.values() for ms in values]
     if len(every) < 2:
