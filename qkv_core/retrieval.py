@@ -14,7 +14,12 @@ Letters: n keys in the store, d key (embedding) width, dv value width.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import math
+import re
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -25,12 +30,15 @@ import pandas as pd
 
 __all__ = [
     "LONG_KEY_CHARS",
+    "MAX_STORE_ROWS",
     "PRESETS",
     "SIMILARITIES",
     "TOPICS",
     "StoreCheck",
+    "decode_store",
     "dict_transcript",
     "effective_keys",
+    "encode_store",
     "entropy",
     "format_mix",
     "hard_lookup",
@@ -439,3 +447,102 @@ def validate_store(df: pd.DataFrame, key_column: str, value_columns: Sequence[st
         extra = len(problems) - (_MAX_PROBLEMS - 1)
         problems = [*problems[: _MAX_PROBLEMS - 1], f"… and {extra} more problems"]
     return StoreCheck(keys, values, problems, dropped)
+
+
+# ---------------------------------------------------------------- a store in a link
+
+STORE_CODE_VERSION = "1"
+MAX_STORE_ROWS = 500
+_MAX_STORE_JSON = 200_000  # bytes once inflated: a code that inflates further is refused (a zip bomb)
+
+
+def _store_json(keys: Sequence[str], values: np.ndarray) -> bytes:
+    """Rows as compact JSON, ``[["key", 0.9, 0, ...], ...]``; whole numbers written without ".0"."""
+    def number(x: float) -> float | int:
+        return int(x) if x.is_integer() and abs(x) < 1e15 else x
+
+    rows = [[key, *(number(float(x)) for x in row)] for key, row in zip(keys, np.asarray(values, dtype=np.float64))]
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _reference_json(reference: pd.DataFrame) -> bytes:
+    """The preset's own JSON: the dictionary the code is compressed against."""
+    return _store_json(reference.iloc[:, 0].tolist(), reference.iloc[:, 1:].to_numpy(dtype=np.float64))
+
+
+def encode_store(keys: Sequence[str], values: Any, reference: pd.DataFrame) -> str:
+    """A short URL-safe code for a store (keys and finite values), e.g. ``"1.eNrLy..."``.
+
+    The store is deflated against the preset it was edited from (``reference``: key column
+    first, then the value columns), so a store that changes a few cells of its preset costs a
+    few dozen characters, while a store typed from scratch costs about its compressed size.
+    ``decode_store`` with the same reference reverses it exactly.
+    """
+    values = np.asarray(values, dtype=np.float64).reshape(len(keys), -1)
+    if not np.isfinite(values).all():
+        raise ValueError("values must be finite")
+    deflate = zlib.compressobj(9, zdict=_reference_json(reference))
+    packed = deflate.compress(_store_json(keys, values)) + deflate.flush()
+    return f"{STORE_CODE_VERSION}.{base64.urlsafe_b64encode(packed).decode().rstrip('=')}"
+
+
+def decode_store(code: str, reference: pd.DataFrame) -> pd.DataFrame:
+    """The store a code from ``encode_store`` carries, with the reference's columns.
+
+    Raises ValueError, with a message that never repeats the code, for anything that is not a
+    code made against this reference: a bad prefix or alphabet, damaged data, more than
+    MAX_STORE_ROWS rows, rows of the wrong width, blank or non-text keys, values that are not
+    finite numbers.
+    """
+    version, _, body = code.partition(".")
+    if version != STORE_CODE_VERSION or not body or not re.fullmatch(r"[A-Za-z0-9_-]+", body):
+        raise ValueError("store is not a store code from this app")
+    damaged = ValueError("store is damaged (cut short or altered?)")
+    zdict = _reference_json(reference)
+    try:
+        packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except binascii.Error:
+        raise damaged from None
+    # A zlib stream made against a dictionary names it by checksum in bytes 2-5 (RFC 1950, FDICT).
+    if len(packed) >= 6 and packed[1] & 0x20 and packed[2:6] != zlib.adler32(zdict).to_bytes(4, "big"):
+        raise ValueError("store was made for another preset")
+    try:
+        inflate = zlib.decompressobj(zdict=zdict)
+        raw = inflate.decompress(packed, _MAX_STORE_JSON)
+    except zlib.error:
+        raise damaged from None
+    if inflate.unconsumed_tail:
+        raise ValueError("store is too large")
+    if not inflate.eof or inflate.unused_data:  # the checksum at the end is missing, or junk follows it
+        raise damaged
+    try:
+        rows = json.loads(raw.decode(), parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise damaged from None
+    width = reference.shape[1]
+    if not isinstance(rows, list) or not rows:
+        raise ValueError("store must hold at least one row")
+    if len(rows) > MAX_STORE_ROWS:
+        raise ValueError(f"store has more than {MAX_STORE_ROWS} rows")
+    for row in rows:
+        if not isinstance(row, list) or len(row) != width:
+            raise ValueError(f"store rows must have {width} cells for this preset")
+        if not isinstance(row[0], str) or not row[0].strip():
+            raise ValueError("store keys must be non-blank text")
+        if not all(_finite_number(x) for x in row[1:]):
+            raise ValueError("store values must be finite numbers")
+    return pd.DataFrame([[row[0], *map(float, row[1:])] for row in rows], columns=list(reference.columns))
+
+
+def _finite_number(x: Any) -> bool:
+    """True for a JSON int or float that is a finite float64 (not a bool, not 10**400)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(x))
+    except OverflowError:
+        return False
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number")

@@ -141,12 +141,17 @@ def publish(params: Sequence[Param]) -> list[str]:
         if encoded is not None and len(encoded) > MAX_PARAM_CHARS:
             too_long.append(p.key)
             encoded = None
-        if encoded is None:
-            if p.key in st.query_params:
-                del st.query_params[p.key]
-        elif st.query_params.get(p.key) != encoded:
-            st.query_params[p.key] = encoded
+        put(p.key, encoded)
     return too_long
+
+
+def put(key: str, encoded: str | None) -> None:
+    """Set one URL parameter, or remove it for None (writing only what changed)."""
+    if encoded is None:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != encoded:
+        st.query_params[key] = encoded
 
 
 def notices() -> list[str]:

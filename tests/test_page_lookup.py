@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import math
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -10,8 +12,9 @@ import pytest
 from streamlit import dataframe_util
 
 import qkv_core.encoder as encoder_module
+from qkv_core import retrieval
 from qkv_core.retrieval import TOPICS, numbers_preset, video_preset
-from qkv_ui import urlstate
+from qkv_ui import charts, urlstate
 from qkv_ui.pages import ATTENTION, LOOKUP
 
 from .apptest_util import all_text, assert_clean, open_page
@@ -329,10 +332,115 @@ def test_edited_store_is_used_and_flagged_and_reset_restores_the_preset():
     at = edit_store({"added_rows": [{"title": new, **dict.fromkeys(TOPICS, 0.0), "sport": 1.0}]}, {"q": new})
     assert any("Exact match" in s.value for s in at.success)
     assert "'sport': 1.0" in code(at)
-    assert "You edited the store" in all_text(at)
+    assert "differs from the preset" in all_text(at)
     assert new not in markdown_text(at)
+    assert "store" in at.query_params
     at.button(key="reset").click().run()
     assert_clean(at)
-    assert "You edited the store" not in all_text(at)
+    assert "differs from the preset" not in all_text(at)
+    assert "store" not in at.query_params
     assert len(at.data_editor[0].value) == 16
     assert f"KeyError: {new!r}" in code(at)
+
+
+# ---------------------------------------------------------------- the store in a link
+
+
+def link_of(at) -> dict[str, str]:
+    """The URL parameters the page has published: what "Link to this view" carries."""
+    return {k: at.query_params[k] for k in at.query_params}
+
+
+def test_a_link_carries_an_edited_store_and_reproduces_the_view():
+    new = "my dog learns to skateboard"
+    at = edit_store({"added_rows": [{"title": new, **dict.fromkeys(TOPICS, 0.0), "cats": 0.5, "sport": 0.5}],
+                     "edited_rows": {4: {"cooking": 0.75, "science": 0.25}}}, {"q": new})
+    link = link_of(at)
+    assert len(link["store"]) < 120  # deflated against the preset: a few edits cost a few dozen characters
+    shared = lookup(link)  # a fresh session opened from the link
+    assert not shared.warning
+    editor = shared.data_editor[0].value
+    assert len(editor) == 17 and editor["title"].iloc[-1] == new
+    assert editor.loc[4, ["cooking", "science"]].tolist() == [0.75, 0.25]
+    assert any("Exact match" in s.value for s in shared.success)
+    assert "'cats': 0.5" in code(shared)
+    assert "The store: 17 keys" in shared.expander[0].label
+    assert link_of(shared)["store"] == link["store"]  # the link stays as it was
+
+
+def test_a_store_from_a_link_can_be_edited_further_and_reset():
+    code_ = retrieval.encode_store(["one", "a dozen"], [[1.0], [12.0]], numbers_preset())
+    at = lookup({"preset": "numbers", "store": code_, "q": "a dozen"})
+    assert at.data_editor[0].value["key"].tolist() == ["one", "a dozen"]
+    assert any("Exact match" in s.value for s in at.success)
+    at.session_state["store-numbers-0"] = {"edited_rows": {}, "added_rows": [{"key": "two", "value": 2.0}],
+                                           "deleted_rows": []}
+    at.run()
+    assert retrieval.decode_store(at.query_params["store"], numbers_preset())["key"].tolist() == ["one", "a dozen",
+                                                                                                "two"]
+    at.button(key="reset").click().run()
+    assert_clean(at)
+    assert at.data_editor[0].value["key"].tolist() == numbers_preset()["key"].tolist()
+    assert "store" not in at.query_params
+
+
+def test_switching_preset_leaves_the_links_store_behind():
+    code_ = retrieval.encode_store(["one", "a dozen"], [[1.0], [12.0]], numbers_preset())
+    at = lookup({"preset": "numbers", "store": code_})
+    at.button_group(key="preset").set_value("videos").run()
+    at.button_group(key="preset").set_value("numbers").run()
+    assert_clean(at)
+    assert len(at.data_editor[0].value) == 12
+    assert "store" not in at.query_params
+
+
+def test_a_store_too_big_for_a_link_says_so_and_leaves_it_out():
+    rng = np.random.default_rng(0)
+    rows = [{"title": "".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), 24)), **dict.fromkeys(TOPICS, 0.0),
+             "music": float(rng.random())} for _ in range(120)]  # random titles do not compress
+    at = edit_store({"added_rows": rows})
+    assert any("too big to carry in a link" in w.value for w in at.warning)
+    assert "store" not in at.query_params
+    assert len(datasets(at)["bars"]) == min(136, charts.MAX_LOOKUP_ROWS)  # the page still uses the whole store
+
+
+def test_edits_that_change_nothing_usable_add_nothing_to_the_link():
+    at = edit_store({"added_rows": [{}]})  # a blank row is dropped: the store the page uses is the preset
+    assert "store" not in at.query_params
+    assert "differs from the preset" not in all_text(at)
+
+
+@pytest.mark.parametrize("store, reason", [
+    ("hello", "not a store code"),
+    ("1.", "not a store code"),
+    ("2.eNpLAQ", "not a store code"),                  # a future format
+    ("1.<script>", "not a store code"),
+    ("1.AAAA", "damaged"),
+    ("1." + "A" * 3000, "damaged"),
+    ("numbers", "made for another preset"),             # a numbers store opened as videos
+    ("narrow", "cells for this preset"),
+    ("bomb", "too large"),
+    ("empty", "at least one row"),
+    ("nan", "damaged"),
+    ("bigint", "finite numbers"),
+    ("blank", "non-blank text"),
+])
+def test_tampered_store_in_a_link_falls_back_to_the_preset_with_a_notice(store, reason):
+    def packed(text: str) -> str:  # any JSON, deflated the way the app does it
+        deflate = zlib.compressobj(9, zdict=retrieval._reference_json(video_preset()))
+        return "1." + base64.urlsafe_b64encode(deflate.compress(text.encode()) + deflate.flush()).decode().rstrip("=")
+
+    made = {
+        "numbers": lambda: retrieval.encode_store(["one"], [[1.0]], numbers_preset()),
+        "bomb": lambda: packed("[" + " " * 1_000_000 + "]"),
+        "empty": lambda: packed("[]"),
+        "nan": lambda: packed('[["a",NaN,0,0,0,0]]'),
+        "bigint": lambda: packed('[["a",' + "9" * 400 + ',0,0,0,0]]'),
+        "blank": lambda: packed('[["  ",1,0,0,0,0]]'),
+        "narrow": lambda: packed('[["one",1]]'),
+    }
+    at = lookup({"store": made[store]() if store in made else store})
+    notice = " ".join(w.value for w in at.warning if "`store`" in w.value)
+    assert reason in notice
+    assert len(at.data_editor[0].value) == 16
+    assert "store" not in at.query_params

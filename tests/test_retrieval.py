@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
+from qkv_core import retrieval
 from qkv_core.retrieval import (
     LONG_KEY_CHARS,
     PRESETS,
@@ -577,3 +578,55 @@ def test_dict_transcript_cuts_a_long_query():
 def test_dict_transcript_shows_a_profile_value():
     store = {"a": {"cats": 0.9, "music": 0.1}}
     assert dict_transcript(store, "a") == (True, "{'cats': 0.9, 'music': 0.1}")
+
+
+# ---------------------------------------------------------------- a store in a link
+
+
+def test_store_code_round_trips_exactly_and_is_url_safe():
+    rng = np.random.default_rng(7)
+    keys = ["funny cats", "🙂 emoji key", "ключ", "a \"quoted\" key", "x" * 300]
+    values = rng.normal(size=(5, 5)) * 10.0 ** rng.integers(-300, 300, size=(5, 5))
+    code = retrieval.encode_store(keys, values, video_preset())
+    assert re.fullmatch(r"1\.[A-Za-z0-9_-]+", code)
+    back = retrieval.decode_store(code, video_preset())
+    assert back["title"].tolist() == keys
+    assert np.array_equal(back[list(TOPICS)].to_numpy(), values)  # bit for bit, not approximately
+
+
+def test_store_code_is_short_for_a_lightly_edited_preset():
+    base = video_preset()
+    keys, values = base["title"].tolist(), base[list(TOPICS)].to_numpy()
+    assert len(retrieval.encode_store(keys, values, base)) < 50  # the preset itself: almost nothing to say
+    edited = values.copy()
+    edited[3] = [0.2, 0.2, 0.2, 0.2, 0.2]
+    assert len(retrieval.encode_store([*keys, "my new video"], np.vstack([edited, [0, 0, 1, 0, 0]]), base)) < 120
+    full = retrieval.encode_store(keys, values, pd.DataFrame(columns=base.columns))  # no shared dictionary
+    assert len(full) > 400
+
+
+def test_store_code_refuses_non_finite_values():
+    with pytest.raises(ValueError, match="finite"):
+        retrieval.encode_store(["a"], [[float("nan")]], numbers_preset())
+
+
+@pytest.mark.parametrize("cut", [1, 2, 5, 10])
+def test_a_cut_store_code_is_damaged_not_misread(cut):
+    base = numbers_preset()
+    code = retrieval.encode_store(["one", "two", "three"], [[1.0], [2.0], [3.0]], base)
+    with pytest.raises(ValueError, match="damaged"):
+        retrieval.decode_store(code[:-cut], base)
+
+
+def test_a_store_code_names_its_preset():
+    code = retrieval.encode_store(["one"], [[1.0]], numbers_preset())
+    with pytest.raises(ValueError, match="another preset"):
+        retrieval.decode_store(code, video_preset())
+
+
+def test_a_store_code_over_the_row_limit_is_refused():
+    base = numbers_preset()
+    n = retrieval.MAX_STORE_ROWS + 1
+    code = retrieval.encode_store([f"k{i}" for i in range(n)], np.ones((n, 1)), base)
+    with pytest.raises(ValueError, match=f"more than {retrieval.MAX_STORE_ROWS} rows"):
+        retrieval.decode_store(code, base)

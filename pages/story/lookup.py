@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from qkv_core import retrieval
@@ -13,6 +14,7 @@ EXAMPLES = {"videos": ("funny kittens", "how to make dinner fast", "why the sky 
             "numbers": ("a dozen", "7", "Seven", "seven")}
 SIMILARITIES = {"cosine": "cosine", "dot": "dot product", "scaled_dot": "scaled dot (÷ √d)"}
 MAX_QUERY_CHARS = 1000
+MAX_STORE_CODE = 2000  # characters a store may add to a link (links past ~2,000 break in some chat apps)
 PARAMS = [
     urlstate.text_param("q", EXAMPLES["videos"][0], max_chars=MAX_QUERY_CHARS),
     urlstate.float_choice_param("temp", 0.1, TEMPERATURES),
@@ -21,8 +23,14 @@ PARAMS = [
 ]
 
 
+def decode_store(code: str) -> pd.DataFrame:
+    """The store a link carries, for the preset the link names."""
+    return retrieval.decode_store(code, retrieval.PRESETS[st.session_state["preset"]]())
+
+
 def switch_preset() -> None:
-    """A new preset starts from its own first example, unless the query is the user's own."""
+    """A new preset starts as shipped (not as a link's store) with its first example, unless the query is the user's."""
+    st.session_state["store"] = None
     if st.session_state["q"] in {q for qs in EXAMPLES.values() for q in qs}:
         st.session_state["q"] = EXAMPLES[st.session_state["preset"]][0]
 
@@ -35,8 +43,25 @@ def use_example() -> None:
 
 
 def reset_store() -> None:
-    """A fresh editor key drops every edit."""
+    """A fresh editor key drops every edit (and the store a link brought)."""
+    st.session_state["store"] = None
     st.session_state["store_version"] = st.session_state.get("store_version", 0) + 1
+
+
+def share_store(check: retrieval.StoreCheck, base: pd.DataFrame) -> None:
+    """Put the store in the link when it differs from the preset, or say why it cannot go there."""
+    code = None
+    if check.keys and (check.keys != base.iloc[:, 0].tolist() or
+                       not np.array_equal(check.values, base.iloc[:, 1:].to_numpy())):
+        code = retrieval.encode_store(check.keys, check.values, base)
+        if len(code) <= MAX_STORE_CODE:
+            st.caption("This store differs from the preset: the link to this view carries it.")
+        else:
+            st.warning(f"This store is too big to carry in a link ({len(code):,} characters, the limit is "
+                       f"{MAX_STORE_CODE:,}): the link to this view carries only the preset.",
+                       icon=":material/link_off:")
+            code = None
+    urlstate.put("store", code)
 
 
 def stop() -> None:
@@ -46,6 +71,7 @@ def stop() -> None:
 
 
 urlstate.seed(PARAMS)
+urlstate.seed([urlstate.Param("store", None, decode_store)])  # after the preset: the code is read against it
 st.title("Search, softly")
 st.write(
     "A Python dict answers only when your query is exactly one of its keys. A search box compares the query "
@@ -65,15 +91,15 @@ c2.button("Reset to preset", key="reset", on_click=reset_store, icon=":material/
 preset = st.session_state["preset"]
 key_col, value_cols = COLUMNS[preset]
 base = retrieval.PRESETS[preset]()
-with st.expander(f"The store: {len(base)} keys and their values (edit me)"):
+start = base if st.session_state["store"] is None else st.session_state["store"]
+with st.expander(f"The store: {len(start)} keys and their values (edit me)"):
     config = {key_col: st.column_config.TextColumn(f"{key_col} (key)", required=True, width="large")}
     config |= {c: st.column_config.NumberColumn(c, default=0.0, format="%.2f" if len(value_cols) > 1 else "%g")
                for c in value_cols}
-    edited = st.data_editor(base, key=f"store-{preset}-{st.session_state.get('store_version', 0)}",
+    edited = st.data_editor(start, key=f"store-{preset}-{st.session_state.get('store_version', 0)}",
                             num_rows="dynamic", hide_index=True, width="stretch", column_config=config)
 check = retrieval.validate_store(edited, key_col, value_cols)
-if not edited.equals(base):
-    st.caption("You edited the store. A shared link carries only the preset, not your edits.")
+share_store(check, base)
 if check.problems:
     st.warning("Some rows of the store need attention (rows are numbered from 1):", icon=":material/table:")
     st.text("\n".join(check.problems))

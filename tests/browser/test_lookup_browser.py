@@ -5,7 +5,10 @@ from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import expect
 
+from qkv_core.retrieval import encode_store, numbers_preset
+
 from .helpers import assert_no_exception, open_view, wait_idle
+from .server import StreamlitServer
 
 HEADING = "Search, softly"
 
@@ -60,3 +63,51 @@ def test_markup_query_is_shown_as_text_and_never_runs(server, page, artifacts):
     page.wait_for_timeout(500)  # give a stray handler time to fire
     assert page.errors == []  # no dialog opened, no page error
     page.screenshot(path=str(artifacts / "lookup-markup.png"))
+
+
+def edit_cell(page, row: int, text: str) -> None:
+    """Type into the last column of the store's row ``row`` (0-based): the grid is a canvas, cells are 35 px."""
+    page.get_by_text("The store:").click()  # open the expander
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    expect(grid).to_be_visible()
+    page.wait_for_timeout(800)  # the expander's opening animation moves the grid
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + box["width"] - 60, box["y"] + 35 * (row + 1.5))
+    page.wait_for_timeout(300)
+    page.keyboard.press("Enter")  # open the cell's editor
+    expect(page.locator("input.gdg-input")).to_be_focused()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+    page.wait_for_timeout(300)
+    page.keyboard.press("Enter")
+    wait_idle(page)
+
+
+def test_an_edited_store_travels_in_the_link_to_a_cold_server(server, page, artifacts):
+    open_view(page, f"{server.url}/lookup?preset=numbers&q=two", HEADING)
+    edit_cell(page, 1, "22")  # "two" -> 22
+    answer = page.locator('[data-testid="stMain"] [data-testid="stCode"]').first
+    expect(answer).to_contain_text("22")
+    expect(page.get_by_text("This store differs from the preset")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"[?&]store=1\.[A-Za-z0-9_-]+"))
+    link = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').inner_text().strip()
+    assert parse_qs(urlparse(link).query)["store"] == parse_qs(urlparse(page.url).query)["store"]
+    page.screenshot(path=str(artifacts / "lookup-store-edited.png"))
+
+    with StreamlitServer(log_path=artifacts / "cold-link-store.log") as cold:
+        open_view(page, link.replace(server.url, cold.url, 1), HEADING)  # the first request this server sees
+        assert_no_exception(page)
+        expect(answer).to_contain_text("22")
+        expect(page.get_by_text("Exact match: the dict returns that key's value.")).to_be_visible()
+        expect(page.get_by_text("This store differs from the preset")).to_be_visible()
+        assert page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').inner_text().strip() == \
+            link.replace(server.url, cold.url, 1)
+
+
+def test_a_hand_made_store_link_opens_with_its_keys(server, page, artifacts):
+    store = encode_store(["one", "a dozen", "a baker's dozen"], [[1.0], [12.0], [13.0]], numbers_preset())
+    open_view(page, f"{server.url}/lookup?preset=numbers&q=a+baker%27s+dozen&store={store}", HEADING)
+    assert_no_exception(page)
+    expect(page.get_by_text("The store: 3 keys and their values")).to_be_visible()
+    expect(page.get_by_text("Exact match: the dict returns that key's value.")).to_be_visible()
+    page.screenshot(path=str(artifacts / "lookup-store-link.png"))

@@ -30,6 +30,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from qkv_core import retrieval
+
 SAME = object()  # Case.value default: the control takes the payload itself
 ANY = object()  # Case.value for parameters no page reads: nothing to compare
 
@@ -307,6 +309,10 @@ def _url(page: str, key: str, name: str, payload: Any, expect: str, kind: str, v
                 says=says, known_issue=known_issue)
 
 
+# "one" -> 1 and "a dozen" -> 12: a store code as "Link to this view" writes it for the numbers preset
+_NUMBERS_STORE = retrieval.encode_store(["one", "a dozen"], [[1.0], [12.0]], retrieval.numbers_preset())
+
+
 def _url_cases() -> list[Case]:
     c = []
     # ---- /smoothing
@@ -398,6 +404,15 @@ def _url_cases() -> list[Case]:
         _url("lookup", "preset", "proto", "__proto__", "refused", "injection"),
         _url("lookup", "preset", "nul", "videos\x00", "refused", "nul"),
         _url("lookup", "preset", "valid", "numbers", "ok", "numeric"),
+        _url("lookup", "store", "empty", "", "refused", "empty"),
+        _url("lookup", "store", "markup", "<script>alert(1)</script>", "refused", "html_js"),
+        _url("lookup", "store", "padded", " 1.eJwLAQ ", "refused", "whitespace"),
+        _url("lookup", "store", "nul", "1.\x00", "refused", "nul"),
+        _url("lookup", "store", "junk", "1." + "z" * 3_000, "refused", "absurd_size"),
+        _url("lookup", "store", "too-long", "1." + "A" * 5_000, "refused", "huge"),
+        _url("lookup", "store", "emoji", "1.🙂", "refused", "emoji"),
+        _url("lookup", "store", "valid", _NUMBERS_STORE, "ok", "numeric", ANY, extra=(("preset", "numbers"),),
+             says="differs from the preset"),
     ]
     # ---- /attention
     context, scaling = (("view", "context"),), (("view", "scaling"),)
@@ -594,7 +609,7 @@ REQUIRED_KINDS = (
 URL_KEYS = {
     "home": ("present", "step"),  # the frame's, on every page
     "smoothing": ("src", "n", "noise", "seed", "sigma", "trunc", "t", "sigv", "col"),
-    "lookup": ("q", "temp", "sim", "preset"),
+    "lookup": ("q", "temp", "sim", "preset", "store"),
     "attention": ("view", "text", "layer", "head", "token", "sqrtd", "causal", "hide", "s1", "s2", "word",
                   "n1", "n2", "d"),
 }
