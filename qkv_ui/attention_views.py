@@ -206,7 +206,7 @@ def steps_view(encoder: Encoder, sel: Selection) -> None:
         for col, (name, mat) in zip(st.columns(2), pair):
             export.show_chart(charts.heatmap_spec(
                 mat[start:stop], rows, dims, title=f"{name}: {m.shapes[name]}", row_title="token",
-                col_title="dimension", value_title=name, scheme=charts.DIVERGING, cell=10, row_cell=14,
+                col_title="dimension", value_title=name, scheme=charts.DIVERGING, cell=7, row_cell=14,
                 show_numbers=False), sel.file_name(name.lower()), csv=export.CsvTable(mat, labels, dims, "token"),
                 container=col, width="content")
     c4, c5 = st.columns(2)

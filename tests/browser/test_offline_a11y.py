@@ -72,6 +72,27 @@ def test_projector_main_chart_fits_without_horizontal_scroll(browser, server, ar
     context.close()
 
 
+# Every chart and table against the column (or page block) that holds it: how far it pokes out, in px.
+SPILLS = """() => [...document.querySelectorAll(
+    '[data-testid="stMain"] .vega-embed > svg, [data-testid="stMain"] .vega-embed > canvas, '
+    + '[data-testid="stMain"] [data-testid="stDataFrame"]')]
+  .map(el => [el.closest('.vega-embed')?.getAttribute('aria-label') || el.getAttribute('aria-label') || 'a table',
+              el.getBoundingClientRect().right
+              - el.closest('[data-testid="stColumn"], [data-testid="stVerticalBlock"]').getBoundingClientRect().right])
+  .filter(([_, px]) => px > 1)"""
+
+
+@pytest.mark.parametrize("path, heading, name", VIEWS, ids=[v[2] for v in VIEWS])
+def test_no_chart_spills_out_of_its_column_at_1280(browser, server, path, heading, name):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    open_view(page, f"{server.url}/{path}", heading)
+    expect(page.locator(CHARTS).first).to_be_visible()
+    page.wait_for_timeout(500)  # charts sized to their column settle after the first paint
+    assert page.evaluate(SPILLS) == []
+    context.close()
+
+
 def _axe(page) -> list[dict]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
