@@ -36,7 +36,9 @@ def rss_mb(pid: int) -> float:
 def machine() -> dict[str, object]:
     """What the figures were measured on."""
     mem_kb = next(int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
-    return {"cores": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1)}
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")), "unknown CPU")
+    return {"cores": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1), "cpu": cpu}
 
 
 def write_results(figures: dict[str, float], path: Path = RESULTS) -> None:

@@ -25,6 +25,10 @@ FIGURES = {
     "lookup_rerun_query_ms": ("/lookup rerun after a new query (ms)", "≤ 60", lambda v: v <= 60),
     "load_p50_ms": ("10 concurrent browser sessions: p50 interaction (ms)", "", None),
     "load_p95_ms": ("… p95 interaction (ms)", "≤ 1000", lambda v: v <= 1000),
+    "load_server_p95_ms": ("… p95 of the server's share: rerun request → run finished, on the websocket (ms)", "",
+                           None),
+    "load_server_cpu_pct": ("… server CPU over the minute (% of one core)", "", None),
+    "load_browser_cpu_pct": ("… the 10 visitors' Chromium on the same machine (% of one core)", "", None),
     "load_errors": ("… errors", "0", lambda v: v == 0),
     "load_leaks": ("… sessions that saw another session's text", "0", lambda v: v == 0),
     "soak_rss_growth_pct": ("1,000 /attention reruns: memory growth after warm-up (%)", "≤ 5", lambda v: v <= 5),
@@ -39,9 +43,10 @@ def table(results: dict[str, float]) -> str:
             value = results[name]
             met = "" if ok is None else ("yes" if ok(value) else "**no**")
             lines.append(f"| `{name}` | {what} | {value:g} | {goal} | {met} |")
-    cores, mem = results.get("machine_cores"), results.get("machine_memory_gb")
+    cores, mem, cpu = (results.get(f"machine_{k}") for k in ("cores", "memory_gb", "cpu"))
     lines.append("")
-    lines.append(f"Measured on {cores} cores and {mem} GB of memory (a shared machine: medians of ≥ 5 runs).")
+    lines.append(f"Measured on {cores} cores ({cpu or 'CPU not recorded'}) and {mem} GB of memory, a machine "
+                 "shared with other work: medians of ≥ 5 runs, ratios against a reference timed in the same run.")
     return "\n".join(lines)
 
 

@@ -8,8 +8,11 @@ draws arrays that ``qkv_core`` returns.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
+import struct
+import zlib
 from collections.abc import Sequence
 
 import altair as alt
@@ -186,9 +189,38 @@ def product_diagram(
 # --------------------------------------------------------------------------------------
 
 
+# Vega's own "viridis" stops (vega-scale), which Vega interpolates linearly in RGB: the overview paints
+# its maps as images with these colours, under the legend Vega draws from the same scheme.
+_VIRIDIS_STOPS = ("440154470e61481a6c482575472f7d443a834144873d4e8a39568c35608d31688e2d708e2a788e27818e23888e21"
+                  "918d1f988b1fa08822a8842ab07f35b77943bf7154c56866cc5d7ad1518fd744a5db36bcdf27d2e21be9e51afde725")
+_VIRIDIS_RGB = np.array([[int(_VIRIDIS_STOPS[i + j:i + j + 2], 16) for j in (0, 2, 4)]
+                         for i in range(0, len(_VIRIDIS_STOPS), 6)], dtype=float)  # (31, 3)
+
+
+def viridis(t: np.ndarray) -> np.ndarray:
+    """Vega's "viridis" at t in [0, 1] (clipped): uint8 RGB of shape t.shape + (3,)."""
+    pos = np.clip(np.asarray(t, dtype=float), 0.0, 1.0) * (len(_VIRIDIS_RGB) - 1)
+    i = np.minimum(pos.astype(int), len(_VIRIDIS_RGB) - 2)
+    f = (pos - i)[..., None]
+    return np.rint(_VIRIDIS_RGB[i] * (1 - f) + _VIRIDIS_RGB[i + 1] * f).astype(np.uint8)
+
+
+def png_data_url(rgb: np.ndarray) -> str:
+    """An (h, w, 3) uint8 image as a ``data:`` URL holding a PNG (local: nothing is fetched)."""
+    h, w, _ = rgb.shape
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + np.ascontiguousarray(rgb[r], dtype=np.uint8).tobytes() for r in range(h))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
 @functools.lru_cache(maxsize=8)
 def _overview_template(n_layers: int, n_heads: int, b: int, name: str) -> dict:
-    """Layout of the all-heads grid; datasets ``cells`` (layer, head, share, x, x2, y, y2) and ``frame``."""
+    """Layout of the all-heads grid; datasets ``heads`` (layer, head, url, x, x2, y, y2), ``scale`` and ``frame``."""
     step = b + max(1, b // 6)  # one map plus a gap, in block units
     centres = lambda n: [i * step + b / 2 for i in range(n)]  # noqa: E731
     span = lambda n: [-0.5, n * step - (step - b) + 0.5]  # noqa: E731
@@ -199,43 +231,53 @@ def _overview_template(n_layers: int, n_heads: int, b: int, name: str) -> dict:
     y = alt.Y("y:Q", scale=alt.Scale(domain=span(n_layers), reverse=True, nice=False, zero=False),
               axis=alt.Axis(values=centres(n_layers), labelExpr=label, title="layer", grid=False, ticks=False,
                             domain=False))
+    # Each head's map is one image (72 marks to draw, not 72 x 256 rects: a rerun repaints in a
+    # tenth of the time), its pixels coloured by ``viridis(sqrt(share))``: the scale of the legend,
+    # which an invisible, zero-size layer carries.
     maps = (
-        alt.Chart(alt.NamedData("cells"))
-        .mark_rect()
-        .encode(
-            x=x, x2="x2:Q", y=y, y2="y2:Q",
-            color=alt.Color("share:Q", scale=alt.Scale(scheme=SEQUENTIAL, domain=[0, 1], type="sqrt"),
-                            title="share of attention",  # a gradient taller than the maps clips its "0" label
-                            legend=alt.Legend(gradientLength=max(60, n_layers * 44 - 90))),
-            tooltip=[alt.Tooltip("layer:O"), alt.Tooltip("head:O"), alt.Tooltip("share:Q", format=".2f")],
-        )
+        alt.Chart(alt.NamedData("heads"))
+        .mark_image(aspect=False, smooth=False)
+        .encode(x=x, x2="x2:Q", y=y, y2="y2:Q", url="url:N", tooltip=[alt.Tooltip("layer:O"), alt.Tooltip("head:O")])
         .add_params(alt.selection_point(name=name, fields=["layer", "head"], on="click", clear=False))
+    )
+    scale = alt.Chart(alt.NamedData("scale")).mark_rect(opacity=0).encode(
+        x=x, x2="x2:Q", y=y, y2="y2:Q",
+        color=alt.Color("share:Q", scale=alt.Scale(scheme=SEQUENTIAL, domain=[0, 1], type="sqrt"),
+                        title="share of attention",  # a gradient taller than the maps clips its "0" label
+                        legend=alt.Legend(gradientLength=max(60, n_layers * 44 - 90))),
     )
     frame = alt.Chart(alt.NamedData("frame")).mark_rect(fill=None, stroke="#ff4b4b", strokeWidth=3).encode(
         x=x, x2="x2:Q", y=y, y2="y2:Q")
-    return alt.layer(maps, frame).properties(  # as wide as the page allows: fits a projector too
+    return alt.layer(maps, scale, frame).properties(  # as wide as the page allows: fits a projector too
         title="All heads: click one to inspect it", width="container", height=n_layers * 44 + 60,
         description="Small attention maps for every layer (rows) and head (columns); queries run down, keys across",
     ).to_dict()
+
+
+OVERVIEW_MIN_PIXELS = 32  # each map's image is at least this many pixels wide: crisp in SVG viewers that smooth
 
 
 def attention_overview(blocks: np.ndarray, selected: tuple[int, int], name: str = "pick") -> dict:
     """Every layer x head as a small map (rows: layers, columns: heads); click one to select it.
 
     blocks (L, H, b, b) as returned by ``qkv_core.heads.overview_blocks``; ``selected`` is the
-    0-based (layer, head) framed in red. One rect layer on a shared grid (no facets), compiled
-    once per grid size; returns a spec for ``st.vega_lite_chart``.
+    0-based (layer, head) framed in red. One image per head on a shared grid (no facets),
+    compiled once per grid size; returns a spec for ``st.vega_lite_chart``.
     """
     n_layers, n_heads, b, _ = blocks.shape
     step = b + max(1, b // 6)
-    layer, head, q, k = np.meshgrid(*(np.arange(s) for s in blocks.shape), indexing="ij")
-    x0, y0 = head.ravel() * step + k.ravel(), layer.ravel() * step + q.ravel()
-    cells = pa.table({"layer": layer.ravel() + 1, "head": head.ravel() + 1, "share": blocks.ravel(),
-                      "x": x0, "x2": x0 + 1, "y": y0, "y2": y0 + 1})
+    zoom = -(-OVERVIEW_MIN_PIXELS // b)  # each block drawn as zoom x zoom pixels
+    pixels = viridis(np.sqrt(np.clip(blocks, 0.0, 1.0))).repeat(zoom, axis=2).repeat(zoom, axis=3)  # (L, H, bz, bz, 3)
+    layer, head = np.meshgrid(np.arange(n_layers), np.arange(n_heads), indexing="ij")
+    layer, head = layer.ravel(), head.ravel()
+    urls = [png_data_url(pixels[l, h]) for l, h in zip(layer, head)]
+    heads = pa.table({"layer": layer + 1, "head": head + 1, "url": urls,
+                      "x": head * step, "x2": head * step + b, "y": layer * step, "y2": layer * step + b})
+    scale = pa.table({"share": [0.0, 1.0], "x": [0.0, 0.0], "x2": [0.0, 0.0], "y": [0.0, 0.0], "y2": [0.0, 0.0]})
     sl, sh = selected
     frame = pa.table({"x": [sh * step - 0.4], "x2": [sh * step + b + 0.4], "y": [sl * step - 0.4],
                       "y2": [sl * step + b + 0.4]})
-    return filled(_overview_template(n_layers, n_heads, b, name), cells=cells, frame=frame)
+    return filled(_overview_template(n_layers, n_heads, b, name), heads=heads, scale=scale, frame=frame)
 
 
 @functools.lru_cache(maxsize=4)
@@ -548,7 +590,8 @@ def blend_diagram_template(keys: tuple[str, ...], cols: tuple[str, ...], lo: flo
     w_chart = _heatmap_template((n, 1), keys, ["weight"], (0.0, 1.0), "w", title="weights", row_title="key",
                                 value_title="weight", description="Softmax weight of each key", **common)
     v_chart = _heatmap_template((n, dv), keys, cols, (lo, hi), "v", title="values", row_title="key",
-                                value_title="value", scheme=VALUES_SCHEME, row_axis=False,  # rows as in weights, beside it
+                                value_title="value", scheme=VALUES_SCHEME,
+                                row_axis=False,  # the same rows as the weights beside it
                                 description="The value stored under each key", **common)
     o_chart = _heatmap_template((1, dv), ["result"], cols, (lo, hi), "out", title="= Σ weight·value",
                                 row_title="", value_title="value", scheme=VALUES_SCHEME,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+import torch
 
 from qkv_core.encoder import Encoder, ModelLoadError, Trace, default_model_path, load_pretrained
 
@@ -11,6 +12,11 @@ MAX_TEXT_CHARS = 20_000  # longer text is cut before tokenizing; 512 tokens need
 
 @st.cache_resource(show_spinner="Loading all-MiniLM-L6-v2 (once per server)…")
 def _load(path: str) -> Encoder:
+    # One CPU thread per forward pass, in every script thread started from now on. Alone on 2 cores,
+    # two threads trace 512 tokens in 95 ms instead of 180; but with 10 visitors on those cores, two
+    # threads per pass wait on each other at every op (a 17-token trace took ~300 ms instead of 7), and
+    # the server's p95 rerun time went from 1.4-2.2 s to 0.6-1.1 s with one (benchmarks/load.py).
+    torch.set_num_threads(1)
     return load_pretrained(path)
 
 
