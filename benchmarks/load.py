@@ -25,11 +25,8 @@ one). The server's RSS is sampled every half second.
 
 Honest limits: the visitors' browsers run on the same machine as the server. On 2 cores they
 use several times the server's CPU (load_browser_cpu_pct vs load_server_cpu_pct, in % of one
-core). Real visitors bring their own CPUs, so the load generator (this script, Playwright's
-driver and every Chromium) runs at a lower CPU priority (nice +10, ``--same-priority`` to turn
-that off) and the server is not starved by its own test. The browsers still render on what CPU
-is left, so the end-to-end figures stay pessimistic; any other work on the machine skews them
-further: measure on an otherwise idle machine.
+core), so the end-to-end figures are pessimistic for real visitors, who bring their own CPUs,
+and any other work on the machine skews them further: measure on an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -60,7 +57,6 @@ THINK_S = (4.0, 10.0)  # pause between a visitor's actions (reading the page), u
 START_S = 10.0  # visitors arrive spread over the first seconds, not in one instant
 TIMEOUT_MS = 20_000
 ARRIVE_MS = 60_000  # a page load while the other visitors' pages load too
-GENERATOR_NICE = 10  # the load generator's CPU priority below the server's (visitors bring their own CPUs)
 POLL_MS = 50  # checks in the page every 50 ms (Playwright's default, every animation frame, costs CPU x 10 tabs)
 # Single word pieces of the model's vocabulary that no page shows by default.
 MARKERS = ("violin", "volcano", "pyramid", "lantern", "cactus", "compass", "harbor", "meadow", "penguin", "trumpet",
@@ -303,7 +299,7 @@ async def _sample_rss(pid: int, samples: list[float], stop: asyncio.Event) -> No
         await asyncio.sleep(0.5)
 
 
-async def _drive(sessions: int, duration: float, generator_nice: int) -> dict[str, float]:
+async def _drive(sessions: int, duration: float) -> dict[str, float]:
     from playwright.async_api import async_playwright
 
     markers = MARKERS[:sessions]
@@ -311,8 +307,6 @@ async def _drive(sessions: int, duration: float, generator_nice: int) -> dict[st
     log = ROOT / "test-artifacts"
     log.mkdir(exist_ok=True)
     with StreamlitServer(log_path=log / "load-server.log") as srv:
-        if generator_nice:
-            os.nice(generator_nice)  # this thread, and the driver and browsers it starts from here on
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + BROWSER_ARGS,
                                                headless=True)
@@ -387,13 +381,13 @@ def _p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[-1] if len(values) > 1 else values[0]
 
 
-def run(sessions: int = SESSIONS, duration: float = DURATION_S, same_priority: bool = False) -> dict[str, float]:
+def run(sessions: int = SESSIONS, duration: float = DURATION_S) -> dict[str, float]:
     """The load figures: latency percentiles, errors, leaks and server memory."""
     if not 1 <= sessions <= len(MARKERS):
         raise ValueError(f"sessions must be between 1 and {len(MARKERS)}, got {sessions}")
     previous = signal.signal(signal.SIGTERM, _exit)  # a terminated run still stops its server
     try:
-        return asyncio.run(_drive(sessions, duration, 0 if same_priority else GENERATOR_NICE))
+        return asyncio.run(_drive(sessions, duration))
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -406,9 +400,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Concurrent browser sessions against one server.")
     parser.add_argument("--sessions", type=int, default=SESSIONS)
     parser.add_argument("--duration", type=float, default=DURATION_S, help="seconds")
-    parser.add_argument("--same-priority", action="store_true", help="browsers compete with the server as equals")
     args = parser.parse_args()
-    print(json.dumps(run(args.sessions, args.duration, args.same_priority), indent=2))
+    print(json.dumps(run(args.sessions, args.duration), indent=2))
 
 
 if __name__ == "__main__":

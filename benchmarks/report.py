@@ -35,18 +35,24 @@ FIGURES = {
 }
 
 
+def _number(value: float) -> str:
+    """Three significant digits at most, whole numbers above 100 (1,234 not 1234.5678)."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def table(results: dict[str, float]) -> str:
     """Markdown table of the known figures present in ``results``, with goals and whether each is met."""
-    lines = ["| figure | what | median | goal | met |", "|---|---|---|---|---|"]
+    lines = ["| figure | what | value | goal | met |", "|---|---|---|---|---|"]
     for name, (what, goal, ok) in FIGURES.items():
         if name in results:
             value = results[name]
             met = "" if ok is None else ("yes" if ok(value) else "**no**")
-            lines.append(f"| `{name}` | {what} | {value:g} | {goal} | {met} |")
+            lines.append(f"| `{name}` | {what} | {_number(value)} | {goal} | {met} |")
     cores, mem, cpu = (results.get(f"machine_{k}") for k in ("cores", "memory_gb", "cpu"))
     lines.append("")
     lines.append(f"Measured on {cores} cores ({cpu or 'CPU not recorded'}) and {mem} GB of memory, a machine "
-                 "shared with other work: medians of ≥ 5 runs, ratios against a reference timed in the same run.")
+                 "shared with other work. Speed figures are medians of ≥ 5 runs, each ratio against a reference "
+                 "timed in the same run; load figures are percentiles over one 60 s run.")
     return "\n".join(lines)
 
 

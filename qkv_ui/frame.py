@@ -107,7 +107,7 @@ def _freeze_new_imports() -> None:
     """After a run that imported modules, exempt every object alive from garbage collection.
 
     Streamlit runs a full collection after every run (``runner.postScriptGC``). It walks every
-    tracked object, and torch, Altair and pandas bring about 260,000: ~150 ms of CPU per rerun,
+    tracked object, and torch, Altair and pandas bring about 260,000: 150-220 ms of CPU per rerun,
     most of a head move's server time, and the queue behind it when an audience clicks at once.
     Frozen objects (``gc.freeze``: modules, classes, the model) are skipped; whatever later
     runs allocate is still collected after each run.
