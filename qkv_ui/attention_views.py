@@ -65,7 +65,9 @@ class Selection:
 def input_notes(trace: Trace, max_positions: int) -> None:
     """Say what happened to the text on its way in: empty, truncated, unknown pieces."""
     if trace.T <= 2:
-        st.info("The text is empty: the model still sees its two markers, [CLS] and [SEP]. Type a sentence.")
+        what = ("The text is empty" if not trace.text.strip() else
+                "The model finds no word pieces in this text (only invisible, control or combining characters)")
+        st.info(f"{what}: it still sees its two markers, [CLS] and [SEP]. Type a sentence.")
     if trace.truncated:
         st.warning(
             f"Your text has {trace.n_tokens_full:,} word pieces; the model takes at most {max_positions}, "
