@@ -204,6 +204,13 @@ def test_switching_to_the_numbers_preset():
     assert at.query_params["preset"] == "numbers"
 
 
+def test_a_link_naming_only_the_numbers_preset_asks_its_example():
+    at = lookup({"preset": "numbers"})
+    assert at.text_input(key="q").value == "a dozen"
+    assert best_match(at) == "twelve"
+    assert at.query_params["q"] == "a dozen"  # not the default query, so the link now names it
+
+
 def test_link_restores_every_control():
     at = lookup({"q": "running a race", "temp": "0.5", "sim": "dot", "preset": "videos"})
     assert at.text_input(key="q").value == "running a race"

@@ -14,7 +14,10 @@ def stop() -> None:
     st.stop()
 
 
+first_run = "q" not in st.session_state
 urlstate.seed(PARAMS)
+if first_run and "q" not in st.query_params:  # a link that names a preset but no query: the preset's example
+    st.session_state["q"] = EXAMPLES[st.session_state["preset"]][0]
 urlstate.seed([urlstate.Param("store", None, decode_store)])  # after the preset: the code is read against it
 st.title("Search, softly")
 st.write(
