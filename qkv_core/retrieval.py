@@ -491,8 +491,8 @@ def decode_store(code: str, reference: pd.DataFrame) -> pd.DataFrame:
 
     Raises ValueError, with a message that never repeats the code, for anything that is not a
     code made against this reference: a bad prefix or alphabet, damaged data, more than
-    MAX_STORE_ROWS rows, rows of the wrong width, blank or non-text keys, values that are not
-    finite numbers.
+    MAX_STORE_ROWS rows, rows of the wrong width, blank keys or keys that are not valid Unicode
+    text (a lone surrogate), values that are not finite numbers.
     """
     version, _, body = code.partition(".")
     if version != STORE_CODE_VERSION or not body or not re.fullmatch(r"[A-Za-z0-9_-]+", body):
@@ -529,6 +529,11 @@ def decode_store(code: str, reference: pd.DataFrame) -> pd.DataFrame:
             raise ValueError(f"store rows must have {width} cells for this preset")
         if not isinstance(row[0], str) or not row[0].strip():
             raise ValueError("store keys must be non-blank text")
+        if not row[0].isascii():
+            try:
+                row[0].encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate, written as "\ud800" in the JSON
+                raise ValueError("store keys must be valid Unicode text") from None
         if not all(_finite_number(x) for x in row[1:]):
             raise ValueError("store values must be finite numbers")
     return pd.DataFrame([[row[0], *map(float, row[1:])] for row in rows], columns=list(reference.columns))

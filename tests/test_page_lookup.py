@@ -431,6 +431,7 @@ def test_edits_that_change_nothing_usable_add_nothing_to_the_link():
     ("nan", "damaged"),
     ("bigint", "finite numbers"),
     ("blank", "non-blank text"),
+    ("surrogate", "valid Unicode"),                     # JSON can spell a lone surrogate: "\ud800"
 ])
 def test_tampered_store_in_a_link_falls_back_to_the_preset_with_a_notice(store, reason):
     def packed(text: str) -> str:  # any JSON, deflated the way the app does it
@@ -445,6 +446,7 @@ def test_tampered_store_in_a_link_falls_back_to_the_preset_with_a_notice(store, 
         "bigint": lambda: packed('[["a",' + "9" * 400 + ',0,0,0,0]]'),
         "blank": lambda: packed('[["  ",1,0,0,0,0]]'),
         "narrow": lambda: packed('[["one",1]]'),
+        "surrogate": lambda: packed('[["a\\ud800b",1,0,0,0,0]]'),
     }
     at = lookup({"store": made[store]() if store in made else store})
     notice = " ".join(w.value for w in at.warning if "`store`" in w.value)

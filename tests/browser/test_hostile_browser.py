@@ -188,7 +188,8 @@ def test_context_view_takes_markup_sentences_and_words(server, page, guard):
 
 LINKED = ["url-attention-text/xss", "url-attention-text/md-image", "url-attention-view/markup", "url-attention-s1/xss",
           "url-lookup-q/md-image", "url-lookup-sim/markup", "url-smoothing-src/markup", "url-smoothing-col/markdown",
-          "url-attention-step/markup", "url-home-script_alert_1_script/unknown-markup-key"]
+          "url-attention-step/markup", "url-home-script_alert_1_script/unknown-markup-key",
+          "url-lookup-store/json-markup"]
 
 
 @pytest.mark.parametrize("case_id", LINKED)
