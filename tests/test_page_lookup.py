@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import math
-import zlib
 
 import numpy as np
 import pandas as pd
@@ -18,6 +16,7 @@ from qkv_ui import charts, urlstate
 from qkv_ui.pages import ATTENTION, LOOKUP
 
 from .apptest_util import all_text, assert_clean, open_page
+from .hostile.corpus import deflated_store
 
 CAT_VIDEO = "funny cat compilation: kittens doing silly things"
 SKY = "why the sky is blue"
@@ -434,19 +433,15 @@ def test_edits_that_change_nothing_usable_add_nothing_to_the_link():
     ("surrogate", "valid Unicode"),                     # JSON can spell a lone surrogate: "\ud800"
 ])
 def test_tampered_store_in_a_link_falls_back_to_the_preset_with_a_notice(store, reason):
-    def packed(text: str) -> str:  # any JSON, deflated the way the app does it
-        deflate = zlib.compressobj(9, zdict=retrieval._reference_json(video_preset()))
-        return "1." + base64.urlsafe_b64encode(deflate.compress(text.encode()) + deflate.flush()).decode().rstrip("=")
-
     made = {
         "numbers": lambda: retrieval.encode_store(["one"], [[1.0]], numbers_preset()),
-        "bomb": lambda: packed("[" + " " * 1_000_000 + "]"),
-        "empty": lambda: packed("[]"),
-        "nan": lambda: packed('[["a",NaN,0,0,0,0]]'),
-        "bigint": lambda: packed('[["a",' + "9" * 400 + ',0,0,0,0]]'),
-        "blank": lambda: packed('[["  ",1,0,0,0,0]]'),
-        "narrow": lambda: packed('[["one",1]]'),
-        "surrogate": lambda: packed('[["a\\ud800b",1,0,0,0,0]]'),
+        "bomb": lambda: deflated_store("[" + " " * 1_000_000 + "]"),
+        "empty": lambda: deflated_store("[]"),
+        "nan": lambda: deflated_store('[["a",NaN,0,0,0,0]]'),
+        "bigint": lambda: deflated_store('[["a",' + "9" * 400 + ',0,0,0,0]]'),
+        "blank": lambda: deflated_store('[["  ",1,0,0,0,0]]'),
+        "narrow": lambda: deflated_store('[["one",1]]'),
+        "surrogate": lambda: deflated_store('[["a\\ud800b",1,0,0,0,0]]'),
     }
     at = lookup({"store": made[store]() if store in made else store})
     notice = " ".join(w.value for w in at.warning if "`store`" in w.value)

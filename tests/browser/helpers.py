@@ -39,3 +39,13 @@ def assert_no_exception(page: Page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
         '[data-testid="stException"]').first.inner_text()
     assert getattr(page, "errors", []) == []
+
+
+# Every chart and table that pokes out of the column (or page block) holding it: [its label, by how many px].
+SPILLS = """() => [...document.querySelectorAll(
+    '[data-testid="stMain"] .vega-embed > svg, [data-testid="stMain"] .vega-embed > canvas, '
+    + '[data-testid="stMain"] [data-testid="stDataFrame"]')]
+  .map(el => [el.closest('.vega-embed')?.getAttribute('aria-label') || el.getAttribute('aria-label') || 'a table',
+              el.getBoundingClientRect().right
+              - el.closest('[data-testid="stColumn"], [data-testid="stVerticalBlock"]').getBoundingClientRect().right])
+  .filter(([_, px]) => px > 1)"""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import assert_no_exception, open_view, wait_idle
+from .helpers import SPILLS, assert_no_exception, open_view, wait_idle
 from .server import ROOT
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -71,15 +71,6 @@ def test_projector_main_chart_fits_without_horizontal_scroll(browser, server, ar
     page.screenshot(path=str(artifacts / f"projector-{name}.png"))
     context.close()
 
-
-# Every chart and table against the column (or page block) that holds it: how far it pokes out, in px.
-SPILLS = """() => [...document.querySelectorAll(
-    '[data-testid="stMain"] .vega-embed > svg, [data-testid="stMain"] .vega-embed > canvas, '
-    + '[data-testid="stMain"] [data-testid="stDataFrame"]')]
-  .map(el => [el.closest('.vega-embed')?.getAttribute('aria-label') || el.getAttribute('aria-label') || 'a table',
-              el.getBoundingClientRect().right
-              - el.closest('[data-testid="stColumn"], [data-testid="stVerticalBlock"]').getBoundingClientRect().right])
-  .filter(([_, px]) => px > 1)"""
 
 
 @pytest.mark.parametrize("path, heading, name", VIEWS, ids=[v[2] for v in VIEWS])

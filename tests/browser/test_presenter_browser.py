@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from qkv_ui.presenter import STEPS, step_query
 
-from .helpers import assert_no_exception, open_view, wait_idle
+from .helpers import SPILLS, assert_no_exception, open_view, wait_idle
 from .server import StreamlitServer
 
 COUNTER = ".st-key-presenter-counter"
@@ -31,14 +31,6 @@ def expect_step(page: Page, index: int) -> None:
     url = urlparse(page.url)
     assert url.path.rstrip("/") == f"/{step.page.url_path}".rstrip("/")
     assert dict(parse_qsl(url.query)) == step_query(index)
-
-
-SPILLS = """() => [...document.querySelectorAll(
-    '[data-testid="stMain"] .vega-embed > svg, [data-testid="stMain"] .vega-embed > canvas, '
-    + '[data-testid="stMain"] [data-testid="stDataFrame"]')]
-  .map(el => el.getBoundingClientRect().right
-             - el.closest('[data-testid="stVerticalBlock"]').getBoundingClientRect().right)
-  .filter(px => px > 1)"""
 
 
 def view_link(page: Page) -> str:

@@ -315,7 +315,7 @@ def _url(page: str, key: str, name: str, payload: Any, expect: str, kind: str, v
 _NUMBERS_STORE = retrieval.encode_store(["one", "a dozen"], [[1.0], [12.0]], retrieval.numbers_preset())
 
 
-def _deflated(json_text: str) -> str:
+def deflated_store(json_text: str) -> str:
     """Any JSON, packed as a videos store code (a link crafted by hand)."""
     deflate = zlib.compressobj(9, zdict=retrieval._reference_json(retrieval.video_preset()))
     return "1." + base64.urlsafe_b64encode(deflate.compress(json_text.encode()) + deflate.flush()).decode().rstrip("=")
@@ -419,8 +419,8 @@ def _url_cases() -> list[Case]:
         _url("lookup", "store", "junk", "1." + "z" * 3_000, "refused", "absurd_size"),
         _url("lookup", "store", "too-long", "1." + "A" * 5_000, "refused", "huge"),
         _url("lookup", "store", "emoji", "1.🙂", "refused", "emoji"),
-        _url("lookup", "store", "json-surrogate", _deflated('[["a\\ud800b",1,0,0,0,0]]'), "refused", "surrogate"),
-        _url("lookup", "store", "json-markup", _deflated('[["<img src=x onerror=alert(1)>",1,0,0,0,0]]'), "ok",
+        _url("lookup", "store", "json-surrogate", deflated_store('[["a\\ud800b",1,0,0,0,0]]'), "refused", "surrogate"),
+        _url("lookup", "store", "json-markup", deflated_store('[["<img src=x onerror=alert(1)>",1,0,0,0,0]]'), "ok",
              "html_js", ANY, says="differs from the preset"),
         _url("lookup", "store", "valid", _NUMBERS_STORE, "ok", "numeric", ANY, extra=(("preset", "numbers"),),
              says="differs from the preset"),
