@@ -62,12 +62,13 @@ class Selection:
         return f"qkv-attention-layer{self.layer + 1}-head{self.head + 1}" + (f"-{suffix}" if suffix else "")
 
 
-def input_notes(trace: Trace, max_positions: int) -> None:
+def input_notes(trace: Trace, encoder: Encoder) -> None:
     """Say what happened to the text on its way in: empty, truncated, unknown pieces."""
     if trace.T <= 2:
         what = ("The text is empty" if not trace.text.strip() else
                 "The model finds no word pieces in this text (only invisible, control or combining characters)")
         st.info(f"{what}: it still sees its two markers, [CLS] and [SEP]. Type a sentence.")
+    max_positions = encoder.config.max_positions
     if trace.truncated:
         st.warning(
             f"Your text has {trace.n_tokens_full:,} word pieces; the model takes at most {max_positions}, "
@@ -75,7 +76,8 @@ def input_notes(trace: Trace, max_positions: int) -> None:
     n_unk = trace.tokens.count("[UNK]")
     if n_unk:
         st.info(
-            f"{n_unk} piece(s) became [UNK]: the model's 30,522-piece English vocabulary has no piece for them "
+            f"{n_unk} piece(s) became [UNK]: the model's {encoder.tokenizer.get_vocab_size():,}-piece vocabulary "
+            "has no piece for them "
             "(often emoji or rare scripts), so it sees one generic 'unknown' vector there.", icon=":material/help:")
 
 
@@ -320,8 +322,8 @@ def context_view(encoder: Encoder) -> None:
     chosen = []
     for col, key, found in zip(st.columns(2), ("n1", "n2"), spans):
         if st.session_state[key] > len(found):
-            col.warning(f"Ignored the link's `{key}` setting (the word appears only {len(found)} time(s) in this "
-                        "sentence); using the default, the first, instead.", icon=":material/link_off:")
+            urlstate.warn_refused(key, f"the word appears only {len(found)} time(s) in this sentence",
+                                  "the default, the first", container=col)
             st.session_state[key] = 1
         if len(found) > 1:
             col.number_input("Which occurrence", 1, len(found), key=key)

@@ -137,8 +137,7 @@ def _presenter_banner(info: PageInfo, pages: dict[PageInfo, st.Page]) -> None:
     urlstate.show_notices()
     index, problem = presenter.resolve_step(st.query_params.get(presenter.STEP), info, view_params())
     if problem:
-        st.warning(f"Ignored the link's `{presenter.STEP}` setting ({problem}); showing step {index + 1} instead.",
-                   icon=":material/link_off:")
+        urlstate.warn_refused(presenter.STEP, problem, f"step {index + 1}")
     st.query_params[presenter.PRESENT] = "1"
     st.query_params[presenter.STEP] = str(index + 1)
     last = len(presenter.STEPS) - 1

@@ -22,17 +22,19 @@ EXAMPLES = {"videos": ("funny kittens", "how to make dinner fast", "why the sky 
 SIMILARITIES = {"cosine": "cosine", "dot": "dot product", "scaled_dot": "scaled dot (÷ √d)"}
 MAX_QUERY_CHARS = 1000
 MAX_STORE_CODE = 2000  # characters a store may add to a link (links past ~2,000 break in some chat apps)
+def decode_store(code: str) -> pd.DataFrame:
+    """The store a link carries, for the preset the link names (seeded before it)."""
+    return retrieval.decode_store(code, retrieval.PRESETS[st.session_state["preset"]]())
+
+
 PARAMS = [
     urlstate.text_param("q", EXAMPLES["videos"][0], max_chars=MAX_QUERY_CHARS),
     urlstate.float_choice_param("temp", 0.1, TEMPERATURES),
     urlstate.choice_param("sim", "cosine", list(SIMILARITIES)),
     urlstate.choice_param("preset", "videos", list(PRESETS)),
+    # After the preset: the code is read against it. The link carries the edited table's code (share_store).
+    urlstate.Param("store", None, decode_store, source="store_code"),
 ]
-
-
-def decode_store(code: str) -> pd.DataFrame:
-    """The store a link carries, for the preset the link names."""
-    return retrieval.decode_store(code, retrieval.PRESETS[st.session_state["preset"]]())
 
 
 def switch_preset() -> None:
@@ -68,4 +70,4 @@ def share_store(check: retrieval.StoreCheck, base: pd.DataFrame) -> None:
                        f"{MAX_STORE_CODE:,}): the link to this view carries only the preset.",
                        icon=":material/link_off:")
             code = None
-    urlstate.put("store", code)
+    st.session_state["store_code"] = code  # what the link carries (PARAMS' "store" publishes it)

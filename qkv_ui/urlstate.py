@@ -23,12 +23,18 @@ MAX_PARAM_CHARS = 4000  # longer values are refused as tampered / not shareable
 
 @dataclass(frozen=True)
 class Param:
-    """One control bound to the URL parameter ``key``."""
+    """One control bound to the URL parameter ``key``.
+
+    ``source`` names the session-state entry ``publish`` writes, when the URL form is made
+    elsewhere: the lookup store's link carries a code of the *edited* table, while
+    ``st.session_state["store"]`` keeps the table the link opened with.
+    """
 
     key: str
     default: Any
     parse: Callable[[str], Any]  # raises ValueError on a bad value
     dump: Callable[[Any], str] = str
+    source: str | None = None  # session-state key publish reads (default: key)
 
 
 def int_param(key: str, default: int, lo: int, hi: int) -> Param:
@@ -124,9 +130,21 @@ def seed(params: Sequence[Param]) -> None:
                     raise ValueError(f"{p.key} is longer than {MAX_PARAM_CHARS:,} characters")
                 value = p.parse(raw)
             except (ValueError, OverflowError) as err:
-                # err comes from our parsers and never echoes the raw value (it could be markup)
-                notices[p.key] = f"Ignored the link's `{p.key}` setting ({err}); using the default instead."
+                notices[p.key] = refused(p.key, str(err))  # our parsers never echo the raw value
         st.session_state[p.key] = value
+
+
+def refused(key: str, reason: str, instead: str = "the default") -> str:
+    """The notice for a link value that is not used, e.g. "Ignored the link's `d` setting (…); using the default instead."
+
+    ``reason`` is ours and must never echo the raw value: a link can carry markup.
+    """
+    return f"Ignored the link's `{key}` setting ({reason}); using {instead} instead."
+
+
+def warn_refused(key: str, reason: str, instead: str = "the default", container: Any = st) -> None:
+    """Show ``refused(...)`` as a warning now (in ``container``: a column, or the page)."""
+    container.warning(refused(key, reason, instead), icon=":material/link_off:")
 
 
 def publish(params: Sequence[Param]) -> list[str]:
@@ -136,7 +154,7 @@ def publish(params: Sequence[Param]) -> list[str]:
     """
     too_long = []
     for p in params:
-        value = st.session_state.get(p.key, p.default)
+        value = st.session_state.get(p.source or p.key, p.default)
         encoded = None if value == p.default or value is None else p.dump(value)
         if encoded is not None and len(encoded) > MAX_PARAM_CHARS:
             too_long.append(p.key)

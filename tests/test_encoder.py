@@ -30,6 +30,8 @@ from qkv_core.encoder import (
     load_pretrained,
 )
 
+from .tiny_bert import save_tiny_bert
+
 TOL = 1e-4
 DEFAULT_SENTENCE = "The animal didn't cross the street because it was too tired."
 LONG_TEXT = "The quick brown fox jumps over the lazy dog while the cat watches. " * 60  # ~830 pieces
@@ -66,25 +68,7 @@ def hf_tokenizer(encoder: Encoder):
 @pytest.fixture(scope="module")
 def tiny_folder(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Path:
     """A randomly initialised 2-layer, 4-head, width-64 BERT saved by transformers."""
-    from transformers import BertConfig as HFBertConfig
-    from transformers import BertModel
-
-    torch.manual_seed(0)
-    config = HFBertConfig(
-        vocab_size=encoder.config.vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=128, max_position_embeddings=64, initializer_range=0.2,
-    )
-    model = BertModel(config).eval()
-    with torch.no_grad():  # LayerNorms start as identity; make them matter too
-        for module in model.modules():
-            if isinstance(module, torch.nn.LayerNorm):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.normal_(0.0, 0.2)
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    model.save_pretrained(folder)
-    for name in ("tokenizer.json", "vocab.txt"):
-        shutil.copy(encoder.path / name, folder / name)
-    return folder
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), encoder.path)
 
 
 def hf_trace(model, tokenizer, text: str, max_length: int) -> tuple[list[int], np.ndarray, np.ndarray]:

@@ -3,22 +3,23 @@ import streamlit as st
 from qkv_core.heads import default_query
 from qkv_ui import attention_views as views
 from qkv_ui import urlstate
-from qkv_ui.model import MAX_TEXT_CHARS, get_encoder, get_trace
+from qkv_ui.model import MAX_TEXT_CHARS, get_encoder, get_trace, model_name
 from qkv_ui.pages import HOME
 
 DEFAULT_TEXT = "The animal didn't cross the street because it was too tired."
 
 st.title("Attention on your text")
-st.write(
-    "A real pretrained transformer (all-MiniLM-L6-v2: 6 layers × 12 heads) runs on your text through our own "
-    "step-by-step code, which the tests check against the reference library. Every weight below comes from it."
-)
-
+intro = st.empty()  # the paragraph under the title names the model's sizes once it has loaded
 encoder = get_encoder()
 if encoder is None:
     st.page_link(HOME.script, label="Back to the story", icon=HOME.icon)
     st.stop()
 cfg = encoder.config
+intro.write(
+    f"A real pretrained transformer ({model_name(encoder)}: {cfg.n_layers} layers × {cfg.n_heads} heads) runs on "
+    "your text through our own step-by-step code, which the tests check against the reference library. "
+    "Every weight below comes from it."
+)
 PARAMS = [
     urlstate.choice_param("view", "map", list(views.VIEWS)),
     urlstate.text_param("text", DEFAULT_TEXT, max_chars=MAX_TEXT_CHARS),
@@ -49,7 +50,7 @@ if view in ("map", "steps", "heads"):
     scale = None if st.session_state["sqrtd"] else 1.0
     trace = get_trace(encoder, text, causal=st.session_state["causal"], scale=scale)
     baseline = get_trace(encoder, text) if (scale is not None or st.session_state["causal"]) else trace
-    views.input_notes(trace, cfg.max_positions)
+    views.input_notes(trace, encoder)
     views.what_if_notes(trace, baseline)
 
     st.subheader("The tokens the model sees")
@@ -58,9 +59,8 @@ if view in ("map", "steps", "heads"):
         "word. Pick one to follow it."
     )
     if st.session_state.get("token") is not None and not 0 <= st.session_state["token"] < trace.T:
-        st.warning(f"Ignored the link's `token` setting ({st.session_state['token']} is past the end of this "
-                   f"text, which has {trace.T} word pieces); using the default query token instead.",
-                   icon=":material/link_off:")
+        urlstate.warn_refused("token", f"{st.session_state['token']} is past the end of this text, which has "
+                                       f"{trace.T} word pieces", "the default query token")
         st.session_state["token"] = None
     with st.container(height=180 if trace.T > 48 else "content"):  # long texts scroll instead of filling the page
         st.pills("Query token", options=list(range(trace.T)), format_func=lambda i: trace.tokens[i], key="token",

@@ -4,7 +4,7 @@ import streamlit as st
 from qkv_core import retrieval
 from qkv_ui import charts, export, urlstate
 from qkv_ui.lookup_state import (COLUMNS, EXAMPLES, MAX_QUERY_CHARS, PARAMS, PRESETS, SIMILARITIES, TEMPERATURES,
-                                 decode_store, reset_store, share_store, switch_preset, use_example)
+                                 reset_store, share_store, switch_preset, use_example)
 from qkv_ui.model import embed, get_encoder
 from qkv_ui.pages import ATTENTION, HOME
 
@@ -18,7 +18,6 @@ first_run = "q" not in st.session_state
 urlstate.seed(PARAMS)
 if first_run and "q" not in st.query_params:  # a link that names a preset but no query: the preset's example
     st.session_state["q"] = EXAMPLES[st.session_state["preset"]][0]
-urlstate.seed([urlstate.Param("store", None, decode_store)])  # after the preset: the code is read against it
 st.title("Search, softly")
 st.write(
     "A Python dict answers only when your query is exactly one of its keys. A search box compares the query "
@@ -133,13 +132,14 @@ export.show_chart(charts.lookup_bars(check.keys, scores, weights, score_title=SI
                                       [SIMILARITIES[sim], "weight"], "key"), width="content")
 state = (" Now collapsed: one key holds at least 99.9 % of the weight." if collapsed else
          " Now nearly flat: the result is close to the plain average." if blend > 0.9 * n else "")
+root_d = float(np.sqrt(encoder.config.d_model))
 low = ("pile onto the nearest key, but scaled scores usually sit too close together to collapse fully"
        if sim == "scaled_dot" else "collapse onto the nearest key")
 st.caption(
     f"weights = softmax(scores / T), T = {temp:g}. Slide T toward 0.01: the weights {low}. Slide it to 100: "
     f"each key gets about 1/{n} and the result nears the plain average.{state} The model's vectors have "
-    "length 1, so dot product and cosine give the same scores; scaled dot divides them by √384 ≈ 19.6, "
-    "which acts like a 19.6 times higher T."
+    f"length 1, so dot product and cosine give the same scores; scaled dot divides them by "
+    f"√{encoder.config.d_model} ≈ {root_d:.1f}, which acts like a {root_d:.1f} times higher T."
     + (f" Showing the {charts.MAX_LOOKUP_ROWS} best of {n} keys." if n > charts.MAX_LOOKUP_ROWS else "")
 )
 
