@@ -22,11 +22,13 @@ Around the page the frame adds two things the pages know nothing about:
 from __future__ import annotations
 
 import gc
+import json
 import sys
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from qkv_ui import presenter, urlstate
 from qkv_ui.pages import STORY, PageInfo
@@ -50,9 +52,11 @@ FRAME_KEYS = frozenset({presenter.PRESENT, PREV, NEXT})
 # carry the claims a viewer can check.
 PRESENTER_CSS = """
 <style>
-[data-testid="stMain"] { zoom: 1.25; }
-[data-testid="stMain"] [data-testid="stElementContainer"][width="100%"]:has(> [data-testid="stFullScreenFrame"]) {
-  zoom: 0.8;
+@media (min-width: 1100px) { [data-testid="stMain"] { zoom: 1.25; } }
+@media (min-width: 1100px) {
+  [data-testid="stMain"] [data-testid="stElementContainer"][width="100%"]:has(> [data-testid="stFullScreenFrame"]) {
+    zoom: 0.8;
+  }
 }
 [data-testid="stMain"] [data-testid="stColumn"]:has([data-testid="stElementContainer"][width="fit-content"]
   > [data-testid="stFullScreenFrame"]) { min-width: min-content; }
@@ -63,17 +67,72 @@ PRESENTER_CSS = """
 [data-testid="stMain"] [data-testid="stTooltipIcon"]:has(button[aria-label^="Help for"]) { display: none; }
 [class*="st-key-fineprint"] { display: none; }
 .st-key-presenter-narration p { font-size: 1.2rem; line-height: 1.5; }
+[data-testid="stLayoutWrapper"]:has(> .st-key-presenter-banner) { position: sticky; top: 3.75rem; z-index: 100; }
+[data-testid="stMain"] { overflow-anchor: none; }
 </style>
+"""
+
+
+# The stage, in presenter mode (our own script, run by st.html): keys that move the tour whatever
+# has focus (Page Down / Page Up, as presentation clickers send them) or wherever no control takes
+# arrows (← / →), and, each time a step opens, the step's chart scrolled in under the banner (a new
+# page never opens where the last one was scrolled to). It re-aligns while charts above it render.
+STAGE_JS = """
+<script>
+(() => {
+  const w = window, doc = document, STEP = "__STEP__", FOCUS = __FOCUS__;
+  const TAKES_ARROWS = 'input, textarea, select, [contenteditable="true"], [role="slider"], [role="textbox"], '
+    + '[role="radio"], [role="option"], [role="tab"], [role="grid"], [role="gridcell"], canvas';
+  if (!w.__qkvStageKeys) {
+    w.__qkvStageKeys = true;
+    w.addEventListener('keydown', (e) => {
+      if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey || !doc.querySelector('.st-key-presenter-banner')) return;
+      const page = e.key === 'PageDown' || e.key === 'PageUp';
+      const arrow = e.key === 'ArrowRight' || e.key === 'ArrowLeft';
+      if (!page && !(arrow && !(doc.activeElement && doc.activeElement.matches(TAKES_ARROWS)))) return;
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      const next = e.key === 'PageDown' || e.key === 'ArrowRight';
+      const button = doc.querySelector(`.st-key-presenter-${next ? 'next' : 'prev'} button`);
+      if (button && !button.disabled) button.click();
+    }, true);
+  }
+  if (w.__qkvStageStep === STEP) return;  // a rerun of the same step: the presenter's scroll stays
+  w.__qkvStageStep = STEP;
+  const started = Date.now();
+  let steady = 0, lastTop = null;
+  const place = () => {
+    if (w.__qkvStageStep !== STEP) return;
+    const main = doc.querySelector('[data-testid="stMain"]');
+    const banner = doc.querySelector('.st-key-presenter-banner');
+    const target = FOCUS ? doc.querySelector(FOCUS) : null;
+    if (main && banner) {
+      banner.style.backgroundColor = getComputedStyle(doc.querySelector('[data-testid="stApp"]')).backgroundColor;
+      if (target) {  // the gap is measured on screen; the main area may be zoomed, its scrollTop is not
+        const gap = target.getBoundingClientRect().top - banner.getBoundingClientRect().bottom - 8;
+        main.scrollTop += gap / (parseFloat(getComputedStyle(main).zoom) || 1);
+      } else {
+        main.scrollTop = 0;
+      }
+      steady = lastTop !== null && Math.abs(main.scrollTop - lastTop) < 1 ? steady + 1 : 0;
+      lastTop = main.scrollTop;
+    }
+    if (steady < 5 && Date.now() - started < 8000) setTimeout(place, 120);
+  };
+  place();
+})();
+</script>
 """
 
 
 def run() -> None:
     """Configure the page, declare the navigation and run the current page inside the frame."""
+    presenting_link = st.session_state.get(presenter.PRESENT, st.query_params.get(presenter.PRESENT) in ("1", "true"))
     st.set_page_config(
         page_title="QKV Explainer",
         page_icon=str(ICON),
         layout="wide",
-        initial_sidebar_state="auto",
+        initial_sidebar_state="collapsed" if presenting_link else "auto",  # the stage gets the whole width
     )
     pages = {
         p: st.Page(p.script, title=p.title, icon=p.icon, url_path=p.url_path or None, default=not p.url_path)
@@ -84,14 +143,17 @@ def run() -> None:
     with st.sidebar:
         st.caption("QKV Explainer: attention, from a weighted average to a real transformer.")
         presenting = _presenter_toggle()
+    changes = None
     if presenting:
-        _presenter_banner(info, pages)
+        step, changes = _presenter_banner(info, pages)
     else:
         urlstate.show_notices()  # a refused present=… value
     try:
         current.run()
     finally:
         _freeze_new_imports()
+    if changes is not None:  # after the page has published its controls: say what the presenter changed
+        _say_changes(step, changes)
     # After the page, so the link carries the controls the page has just published. A page that
     # ends early with st.stop() (nothing complete to share: an empty query, a missing upload) gets
     # no link: Streamlit draws nothing after st.stop().
@@ -131,8 +193,11 @@ def _presenter_toggle() -> bool:
     return on
 
 
-def _presenter_banner(info: PageInfo, pages: dict[PageInfo, st.Page]) -> None:
-    """Narration, counter and Previous / Next for the tour step on this page; a click moves to that step."""
+def _presenter_banner(info: PageInfo, pages: dict[PageInfo, st.Page]) -> tuple[presenter.Step, DeltaGenerator]:
+    """Narration, counter and Previous / Next for the tour step on this page; a click moves to that step.
+
+    Returns the step and an empty slot in the banner for ``_say_changes``.
+    """
     st.html(PRESENTER_CSS)
     urlstate.show_notices()
     index, problem = presenter.resolve_step(st.query_params.get(presenter.STEP), info, view_params())
@@ -140,19 +205,31 @@ def _presenter_banner(info: PageInfo, pages: dict[PageInfo, st.Page]) -> None:
         urlstate.warn_refused(presenter.STEP, problem, f"step {index + 1}")
     st.query_params[presenter.PRESENT] = "1"
     st.query_params[presenter.STEP] = str(index + 1)
-    last = len(presenter.STEPS) - 1
+    step, last = presenter.STEPS[index], len(presenter.STEPS) - 1
     with st.container(border=True, key="presenter-banner"):
         with st.container(horizontal=True, vertical_alignment="center"):
-            back = st.button("Previous", key=PREV, icon=":material/arrow_back:", shortcut="Left",
-                             disabled=index == 0)
+            back = st.button("Previous", key=PREV, icon=":material/arrow_back:", disabled=index == 0,
+                             help="Keys: ← or Page Up")
             with st.container(key="presenter-counter"):
                 st.markdown(f"**Step {presenter.counter(index)}** · {info.title}")
             forward = st.button("Next", key=NEXT, icon=":material/arrow_forward:", icon_position="right",
-                                shortcut="Right", disabled=index == last, type="primary")
+                                disabled=index == last, type="primary", help="Keys: → or Page Down")
         with st.container(key="presenter-narration"):
-            st.markdown(presenter.STEPS[index].narration)  # our own fixed text
+            st.markdown(step.narration)  # our own fixed text
+        changed = st.empty()
+    # Our own script and data (step number, a container key): never user input.
+    st.html(STAGE_JS.replace("__STEP__", str(index + 1)).replace("__FOCUS__", json.dumps(
+        f".st-key-{presenter.FOCUS_PREFIX}{step.focus}" if step.focus else "")), unsafe_allow_javascript=True)
     if back or forward:
         _go_to(index - 1 if back else index + 1, pages)
+    return step, changed
+
+
+def _say_changes(step: presenter.Step, slot: DeltaGenerator) -> None:
+    """When the view no longer is the step's (the presenter moved a control), say which controls changed."""
+    changed = presenter.changed_controls(step, view_params())
+    if changed:
+        slot.caption("The narration describes the step's own settings; changed since: " + ", ".join(changed) + ".")
 
 
 def _go_to(index: int, pages: dict[PageInfo, st.Page]) -> None:

@@ -8,54 +8,61 @@ banner and moves between steps; nothing here imports streamlit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from qkv_ui.pages import ATTENTION, HOME, LOOKUP, SMOOTHING, PageInfo
 
+FOCUS_PREFIX = "focus-"  # container keys a tour step can point at
 PRESENT = "present"  # URL flag and toggle key: present=1 turns presenter mode on
 STEP = "step"  # URL parameter: the tour step shown, counted from 1
 
 
 @dataclass(frozen=True)
 class Step:
-    """One stop of the tour: a page, its view's URL parameters and what to say."""
+    """One stop of the tour: a page, what to say, the view's URL parameters and the part of the page it shows.
+
+    ``focus`` is the key of the page's ``st.container`` holding the chart or table the narration
+    talks about (``qkv_ui.frame.focus``): the frame scrolls it into view under the banner.
+    """
 
     page: PageInfo
     narration: str
     params: Mapping[str, str] = field(default_factory=dict)
+    focus: str = ""
 
 
 STEPS: tuple[Step, ...] = (
     Step(HOME, "Every page ahead builds a matrix of weights whose rows sum to 1 and multiplies it by the values; "
-               "only the way the weights are found changes."),
+               "only the way the weights are found changes.", focus="picture"),
     Step(SMOOTHING, "Smoothing: each point becomes a weighted average of its neighbours, and the bars under step 78 "
-                    "show that distance alone sets the weights."),
+                    "show that distance alone sets the weights.", focus="weights"),
     Step(SMOOTHING, "Widen σ to 20 and each point averages over about 120 neighbours: the noise is gone, and so are "
                     "the sharp edges of the steps.",
-         {"sigma": "20"}),
+         {"sigma": "20"}, focus="series"),
     Step(SMOOTHING, "In section 4 each neighbour is also weighed by how close its value is, so the edges the "
                     "Gaussian blurs stay sharp in the content-aware line.",
-         {"sigma": "8"}),
+         {"sigma": "8"}, focus="content"),
     Step(LOOKUP, "'funny kittens' is not a key, so the dict raises KeyError, while the soft lookup scores every "
-                 "title and answers anyway, mostly with the cat video's topic mix."),
+                 "title and answers anyway, mostly with the cat video's topic mix.", focus="answers"),
     Step(LOOKUP, "Ask for an exact key at T = 0.01 and both sides agree: the key scores highest, takes all the "
                  "weight, and the soft lookup returns the dict's answer.",
-         {"q": "why the sky is blue", "temp": "0.01"}),
+         {"q": "why the sky is blue", "temp": "0.01"}, focus="answers"),
     Step(ATTENTION, "A real pretrained model: in layer 4, head 2, the query token 'it' puts about two thirds of "
-                    "its attention on 'animal'."),
+                    "its attention on 'animal'.", focus="row"),
     Step(ATTENTION, "The same head, one number at a time: 'it' projects its vector to a query, scores every key, "
                     "and the softmax weights mix the values.",
-         {"view": "steps"}),
+         {"view": "steps"}, focus="step-table"),
     Step(ATTENTION, "Each head has its own projections, so each learns a habit: in layer 1, head 3 looks only at "
                     "the previous token while most heads spread out.",
-         {"view": "heads", "layer": "1"}),
+         {"view": "heads", "layer": "1"}, focus="head-maps"),
     Step(ATTENTION, "'bank' enters both sentences as the same vector; after the last layer of attention the river bank "
                     "and the loan bank have drifted apart.",
-         {"view": "context"}),
+         {"view": "context"}, focus="context"),
     Step(ATTENTION, "With d = 1024, raw dot products spread about 32 wide and the softmax piles onto one key; "
                     "dividing by √d brings the spread back to 1.",
-         {"view": "scaling", "d": "1024"}),
+         {"view": "scaling", "d": "1024"}, focus="spread"),
 )
 
 
@@ -90,6 +97,26 @@ def resolve_step(raw: str | None, page: PageInfo, view: Mapping[str, str]) -> tu
     if STEPS[number - 1].page != page:
         return fallback, f"step {number} is on another page"
     return number - 1, None
+
+
+_NAME = re.compile(r"[a-z][a-z0-9]{0,11}")
+_SHORT = re.compile(r"[0-9A-Za-z.\-]{1,16}")
+
+
+def changed_controls(step: Step, view: Mapping[str, str]) -> list[str]:
+    """How ``view`` differs from ``step``'s own view, as Markdown-safe phrases, e.g. ["`sigma` 20 → 12"].
+
+    ``view`` comes from the URL, so only parameter names of our own shape are listed, and a value
+    is shown only when it is a short plain word or number (else just "changed").
+    """
+    phrases = []
+    for key in sorted(set(step.params) | set(view)):
+        before, after = step.params.get(key), view.get(key)
+        if before == after or not _NAME.fullmatch(key):
+            continue
+        plain = all(v is None or _SHORT.fullmatch(v) for v in (before, after))
+        phrases.append(f"`{key}` {before or 'default'} → {after or 'default'}" if plain else f"`{key}` changed")
+    return phrases
 
 
 def step_query(index: int) -> dict[str, str]:

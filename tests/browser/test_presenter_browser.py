@@ -108,9 +108,17 @@ def test_arrows_inside_controls_do_not_move_the_tour(server, page):
     assert dict(parse_qsl(urlparse(page.url).query))["temp"] == "0.2"
 
 
+def open_sidebar(page: Page) -> None:
+    """Presenter mode starts with the sidebar collapsed: open it."""
+    expect(page.locator('[data-testid="stSidebarNav"]')).not_to_be_in_viewport()
+    page.locator('[data-testid="stExpandSidebarButton"]').click()
+    expect(page.locator('[data-testid="stSidebarNav"]')).to_be_in_viewport()
+
+
 def test_sidebar_navigation_keeps_presenter_mode(server, page):
     page.goto(f"{server.url}/?present=1")
     expect_step(page, 0)
+    open_sidebar(page)
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Attention on your text", exact=True).click()
     expect_step(page, 6)  # Streamlit dropped the query string; the frame put present=1 back
     page.get_by_text("Presenter mode", exact=True).click()  # off
