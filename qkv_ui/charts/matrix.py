@@ -41,9 +41,9 @@ def matrix_table(matrix: np.ndarray, row_labels: Sequence[str], col_labels: Sequ
 def heatmap_chart(
     shape: tuple[int, int], name: str = "cells", *, title: str = "", row_title: str = "row",
     col_title: str = "column", value_title: str = "weight", show_numbers: bool = False, number_format: str = ".2f",
-    scheme: str = SEQUENTIAL, domain: tuple[float, float] | None = None, cell: float = 28, row_cell: float | None = None,
-    max_size: int = 640, select_rows: str | None = None, description: str | None = None, legend: bool = True,
-    row_axis: bool = True, panel: bool = False,
+    scheme: str = SEQUENTIAL, domain: tuple[float, float] | None = None, cell: float = 28,
+    row_cell: float | None = None, max_size: int = 640, select_rows: str | None = None,
+    description: str | None = None, legend: bool = True, row_axis: bool = True, panel: bool = False,
 ) -> alt.Chart | alt.LayerChart:
     """The matrix picture's layout: cells from dataset ``name`` (a ``matrix_table``), labels from params.
 
@@ -130,7 +130,8 @@ def filled_panels(template: dict, panels: dict[str, Panel]) -> dict:
     wanted = {p["name"] for p in template.get("params", [])}  # a panel without numbers has no mid param
     params = {k: v for name, (m, rows, cols, domain) in panels.items()
               for k, v in heatmap_params(name, m, rows, cols, domain).items() if k in wanted}
-    return filled(template, params, **{name: matrix_table(m, rows, cols) for name, (m, rows, cols, _) in panels.items()})
+    tables = {name: matrix_table(m, rows, cols) for name, (m, rows, cols, _) in panels.items()}
+    return filled(template, params, **tables)
 
 
 @compiled(maxsize=64, validate=False)  # a new sentence or window is a new shape: keep compiling cheap

@@ -24,8 +24,9 @@ def thin_steps(n: int, max_points: int = MAX_LINE_POINTS) -> np.ndarray:
 def _series_lines_template(series: tuple[str, ...], title: str, y_title: str = "value") -> alt.TopLevelMixin:
     """Lines over the time step (dataset ``lines``: step, series, value), with the focus step marked
     by a rule and dots (dataset ``focus``: step, series, value at the focus step)."""
+    colors = [LINE_COLORS.get(k, OTHER_LINE_COLOR) for k in series]
     color = alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
-                      scale=alt.Scale(domain=list(series), range=[LINE_COLORS.get(k, OTHER_LINE_COLOR) for k in series]))
+                      scale=alt.Scale(domain=list(series), range=colors))
     x = alt.X("step:Q", title="time step", scale=alt.Scale(nice=False, zero=False))
     y = alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False))
     tooltip = [alt.Tooltip("step:Q"), alt.Tooltip("series:N"), alt.Tooltip("value:Q", format=".4g")]

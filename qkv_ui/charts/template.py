@@ -18,14 +18,17 @@ import numpy as np
 import pyarrow as pa
 
 
-def compiled(maxsize: int = 16, *, validate: bool = True) -> Callable[[Callable[..., alt.TopLevelMixin]], Callable[..., dict]]:
+Build = Callable[..., alt.TopLevelMixin]  # a function building an Altair chart from a layout
+
+
+def compiled(maxsize: int = 16, *, validate: bool = True) -> Callable[[Build], Callable[..., dict]]:
     """Decorator: a function building an Altair chart becomes a cached function of its Vega-Lite dict.
 
     Its arguments (hashable) are the layout; the dict is built once per layout and shared, so
     callers never change it (``filled`` copies what it sets). ``validate=False`` skips altair's
     schema check (~60 % of the cost) for layouts that change often and are validated in tests.
     """
-    def wrap(build: Callable[..., alt.TopLevelMixin]) -> Callable[..., dict]:
+    def wrap(build: Build) -> Callable[..., dict]:
         @functools.lru_cache(maxsize=maxsize)
         @functools.wraps(build)
         def template(*args: Any, **kwargs: Any) -> dict:
