@@ -130,7 +130,7 @@ def map_view(encoder: Encoder, sel: Selection) -> None:
     weights = sel.weights()
     start, stop = window(T, sel.token, 2 * WINDOW)
     labels = [f"{i}: {t}" for i, t in enumerate(tokens)]
-    detail = charts.heatmap_spec(
+    detail = charts.heatmap(
         weights[start:stop, start:stop], labels[start:stop], labels[start:stop],
         row_title="query: this token looks…", col_title="…at this key", value_title="weight", domain=(0.0, 1.0),
         cell=34 if stop - start <= 16 else 20 if stop - start <= 40 else 12, select_rows="row",
@@ -208,17 +208,17 @@ def steps_view(encoder: Encoder, sel: Selection) -> None:
     mats = [("Q", m.Q), ("K", m.K), ("V", m.V), ("output", m.output)]
     for pair in (mats[:2], mats[2:]):
         for col, (name, mat) in zip(st.columns(2), pair):
-            export.show_chart(charts.heatmap_spec(
+            export.show_chart(charts.heatmap(
                 mat[start:stop], rows, dims, title=f"{name}: {m.shapes[name]}", row_title="token",
                 col_title="dimension", value_title=name, scheme=charts.DIVERGING, cell=7, row_cell=14,
                 show_numbers=False), sel.file_name(name.lower()), csv=export.CsvTable(mat, labels, dims, "token"),
                 container=col, width="content")
     c4, c5 = st.columns(2)
-    export.show_chart(charts.heatmap_spec(
+    export.show_chart(charts.heatmap(
         m.scaled[start:stop, start:stop], rows, rows, title="QKᵀ × scale", row_title="query", col_title="key",
         value_title="score", scheme=charts.DIVERGING, cell=14, show_numbers=False), sel.file_name("scores"),
         csv=export.CsvTable(m.scaled, labels, labels, "query \\ key"), container=c4, width="content")
-    export.show_chart(charts.heatmap_spec(
+    export.show_chart(charts.heatmap(
         m.weights[start:stop, start:stop], rows, rows, title="softmax (rows sum to 1)", row_title="query",
         col_title="key", domain=(0.0, 1.0), cell=14, show_numbers=False), sel.file_name("weights"),
         csv=export.CsvTable(m.weights, labels, labels, "query \\ key"), container=c5, width="content")
@@ -258,7 +258,7 @@ def heads_view(encoder: Encoder, sel: Selection) -> None:
     for col, h in zip(st.columns(len(shown)), shown):
         w = trace.attentions[layer, h]
         w = wt.hide_special_columns(w, tokens) if sel.hide_specials else w
-        export.show_chart(charts.heatmap_spec(
+        export.show_chart(charts.heatmap(
             w[start:stop, start:stop], labels, labels, title=f"head {h + 1}", row_title="query", col_title="key",
             domain=(0.0, 1.0), cell=cell, show_numbers=False), f"qkv-attention-layer{layer + 1}-head{h + 1}",
             csv=export.CsvTable(w, all_labels, all_labels, "query \\ key"), container=col, width="stretch")

@@ -1,8 +1,8 @@
 """Exports: every chart as SVG, every matrix as CSV with its token or index labels.
 
-Pure helpers first: a chart (Vega-Lite spec dict or Altair chart) -> a self-contained spec with
-its data inlined -> SVG bytes, rendered offline by vl-convert; a matrix and its labels -> CSV
-bytes. Then ``chart_downloads``, the compact row of download buttons drawn under a chart.
+Pure helpers first: a chart (the Vega-Lite spec a ``qkv_ui.charts`` builder returns) -> a
+self-contained spec with its data inlined -> SVG bytes, rendered offline by vl-convert; a matrix and
+its labels -> CSV bytes. Then ``chart_downloads``, the compact row of download buttons drawn under a chart.
 
 The buttons get callables (``st.download_button(data=callable)``): nothing is rendered or
 written on a rerun, only when a button is clicked, and the click does not rerun the page.
@@ -15,21 +15,14 @@ import functools
 import html
 import io
 import math
-import threading
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
 import vl_convert
-
-try:  # Streamlit guards altair's global data transformer with this lock while it converts a chart
-    from streamlit.elements.vega_charts import _altair_globals_lock as _ALTAIR_LOCK
-except ImportError:  # a later Streamlit without it: a lock of our own still serialises our exports
-    _ALTAIR_LOCK = threading.Lock()
 
 EXPORT_WIDTH = 720  # pixels for charts sized "container" (the page width), which a file does not have
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run a label starting with these
@@ -77,21 +70,12 @@ def _fixed_size(node: Any) -> Any:
     return node
 
 
-def vega_lite_dict(chart: dict | alt.TopLevelMixin) -> dict:
-    """The Vega-Lite spec of a chart; an Altair chart's data is inlined whatever its size."""
-    if isinstance(chart, dict):
-        return chart
-    with _ALTAIR_LOCK, alt.data_transformers.enable("default", max_rows=None):
-        return chart.to_dict()
-
-
-def inline_spec(chart: dict | alt.TopLevelMixin, title: str | None = None) -> dict:
+def inline_spec(spec: dict, title: str | None = None) -> dict:
     """A self-contained copy of the chart's spec: named datasets as ``values`` lists, fixed size.
 
     ``title`` is drawn when the chart has none of its own (a file has no caption around it).
     The spec passed in is not changed (it may be a cached template's fill).
     """
-    spec = vega_lite_dict(chart)
     datasets = {name: _records(data) for name, data in spec.get("datasets", {}).items()}
     out = _fixed_size({k: v for k, v in spec.items() if k != "datasets"})
     if datasets:
@@ -109,7 +93,7 @@ def _svg_title(spec: dict) -> str:
     return " ".join(title) if isinstance(title, list) else str(title or spec.get("description") or "chart")
 
 
-def chart_svg(chart: dict | alt.TopLevelMixin, title: str | None = None) -> bytes:
+def chart_svg(chart: dict, title: str | None = None) -> bytes:
     """The chart as an SVG document, rendered offline (no data is fetched), named by a <title> element."""
     spec = inline_spec(chart, title)
     svg = vl_convert.vegalite_to_svg(spec, allowed_base_urls=[])
@@ -154,7 +138,7 @@ def table_csv(table: CsvTable) -> bytes:
 
 
 def chart_downloads(
-    chart: dict | alt.TopLevelMixin, name: str, *, csv: CsvTable | None = None, title: str | None = None,
+    chart: dict, name: str, *, csv: CsvTable | None = None, title: str | None = None,
     container: Any = None,
 ) -> None:
     """A compact row of download buttons under a chart: "SVG", and "CSV" when a matrix is given.
@@ -178,15 +162,14 @@ def chart_downloads(
 
 
 def show_chart(
-    chart: dict | alt.TopLevelMixin, name: str, *, csv: CsvTable | None = None, title: str | None = None,
+    chart: dict, name: str, *, csv: CsvTable | None = None, title: str | None = None,
     container: Any = None, **chart_options: Any,
 ) -> Any:
-    """Draw a chart (a spec dict or an Altair chart) with its row of download buttons under it.
+    """Draw a chart (a Vega-Lite spec dict) with its row of download buttons under it.
 
-    ``chart_options`` go to ``st.vega_lite_chart`` / ``st.altair_chart``; returns what they return.
+    ``chart_options`` go to ``st.vega_lite_chart``; returns what it returns.
     """
     where = st if container is None else container
-    event = (where.vega_lite_chart(spec=chart, **chart_options) if isinstance(chart, dict)
-             else where.altair_chart(chart, **chart_options))
+    event = where.vega_lite_chart(spec=chart, **chart_options)
     chart_downloads(chart, name, csv=csv, title=title, container=where)
     return event

@@ -1,15 +1,20 @@
-"""Chart helpers that turn numbers into pixels themselves: the overview's colours and images."""
+"""Chart builders: layouts compiled once and filled per call, sizes taken from the data, colours from
+the palette only, and the helpers that turn numbers into pixels themselves (the overview's images)."""
 
 from __future__ import annotations
 
 import base64
+import re
 import struct
 import zlib
+from pathlib import Path
 
+import altair as alt
 import numpy as np
 import pytest
 
 from qkv_ui import charts
+from qkv_ui.charts import matrix, palette, template
 
 
 def decode_png(url: str) -> np.ndarray:
@@ -33,7 +38,7 @@ def decode_png(url: str) -> np.ndarray:
 
 
 def test_viridis_hits_vegas_stops_and_ends():
-    stops = charts._VIRIDIS_RGB
+    stops = palette.VIRIDIS_RGB
     assert len(stops) == 31
     np.testing.assert_array_equal(charts.viridis(np.linspace(0, 1, 31)), stops.astype(np.uint8))
     assert charts.viridis(0.0).tolist() == [0x44, 0x01, 0x54] and charts.viridis(1.0).tolist() == [0xFD, 0xE7, 0x25]
@@ -64,3 +69,159 @@ def test_overview_paints_each_head_with_its_shares():
     step = 16 + 16 // 6
     assert frame["x"] < 1 * step < frame["x2"] and frame["y"] < 3 * step < frame["y2"]
     assert all(url.startswith("data:") for url in spec["datasets"]["heads"]["url"].to_pylist())  # offline
+
+
+# ---- compiled once, filled per call -----------------------------------------------------------
+
+RNG = np.random.default_rng(2)
+WORDS = ["the", "bank", "of", "the", "river"]
+
+
+def layout(spec: dict) -> dict:
+    """A spec without what is filled per call: its datasets and param values."""
+    return {k: v for k, v in spec.items() if k not in ("datasets", "params")}
+
+
+def param_names(spec: dict) -> list[str]:
+    return [p["name"] for p in spec.get("params", [])]
+
+
+def arrow_rows(spec: dict) -> dict[str, list[dict]]:
+    return {name: table.to_pylist() for name, table in spec["datasets"].items()}
+
+
+BUILDERS = [  # (id, builder of a chart from fresh random numbers of one fixed layout)
+    ("heatmap", lambda: charts.heatmap(RNG.random((5, 5)), WORDS, WORDS, title="W", cell=30)),
+    ("heatmap_with_domain", lambda: charts.heatmap(RNG.random((5, 3)), WORDS, list("abc"), domain=(0.0, 1.0))),
+    ("product_diagram", lambda: charts.product_diagram(RNG.random((4, 4)), RNG.random(4), RNG.random(4), list("abcd"))),
+    ("cosine_by_layer", lambda: charts.cosine_by_layer(RNG.random(7), "bank")),
+    ("score_histogram", lambda: charts.score_histogram(RNG.normal(size=500), RNG.normal(size=500), 64)),
+    ("layer_spread", lambda: charts.layer_spread(RNG.random(6), RNG.random(6))),
+    ("blend_diagram", lambda: charts.blend_diagram(RNG.random(3), np.array([[0.0, 1.0], [0.5, 0.2], [0.3, 0.9]]),
+                                                   RNG.random(2), ["a", "b", "c"], ["x", "y"])),
+    ("weight_matrix", lambda: charts.weight_matrix(RNG.random((4, 4)), np.arange(4), 4, 1, title="W")),
+    ("series_lines", lambda: charts.series_lines({"raw": RNG.random(50), "Gaussian": RNG.random(50)}, 3, title="t")),
+    ("attention_overview", lambda: charts.attention_overview(RNG.random((2, 4, 4, 4)), (1, 2))),
+]
+
+
+@pytest.mark.parametrize("build", [b[1] for b in BUILDERS], ids=[b[0] for b in BUILDERS])
+def test_a_second_call_fills_new_data_into_the_same_compiled_layout(build):
+    first, second = build(), build()
+    assert first["datasets"].keys() == second["datasets"].keys()
+    assert arrow_rows(first) != arrow_rows(second), "the data drawn changes"
+    assert layout(first).keys() == layout(second).keys()
+    for key, part in layout(first).items():  # the very same objects: taken from the cache, not rebuilt
+        assert part is layout(second)[key] or part == layout(second)[key] and not isinstance(part, (dict, list)), key
+    assert param_names(first) == param_names(second)
+
+
+def test_a_heatmap_with_other_labels_or_title_keeps_its_layout():
+    a = charts.heatmap(RNG.random((3, 3)), ["x", "y", "z"], ["x", "y", "z"], title="head 1")
+    b = charts.heatmap(RNG.random((3, 3)), ["p", "q", "r"], ["p", "q", "r"], title="head 2")
+    assert a["encoding"] is b["encoding"]  # 3 x 3 cells of 28 px: no numbers, a single rect layer
+    assert (a["title"], b["title"]) == ("head 1", "head 2")
+    labels = {p["name"]: p["value"] for p in b["params"]}
+    assert labels["cells_rows"] == ["p", "q", "r"] and labels["cells_cols"] == ["p", "q", "r"]
+    assert b["encoding"]["y"]["axis"]["labelExpr"] == "cells_rows[datum.value]"
+
+
+def test_product_diagram_numbers_switch_colour_at_each_panels_mean():
+    weights = np.full((3, 3), 1 / 3)
+    values = np.array([1.0, 2.0, 6.0])
+    spec = charts.product_diagram(weights, values, weights @ values, ["a", "b", "c"])
+    params = {p["name"]: p["value"] for p in spec["params"]}
+    assert params["values_mid"] == pytest.approx(3.0) and params["output_mid"] == pytest.approx(3.0)
+    assert params["weights_mid"] == pytest.approx(1 / 3)
+    assert [part["data"]["name"] for part in spec["hconcat"]] == ["weights", "values", "output"]
+
+
+@pytest.mark.parametrize("options", [  # the option sets the pages use, validated here since compiling skips it
+    dict(shape=(5, 5), cell=30, show_numbers=True),  # numbers, sequential
+    dict(shape=(16, 32), scheme=palette.DIVERGING, cell=7, row_cell=14, value_title="Q"),  # Q, K, V, output
+    dict(shape=(16, 16), scheme=palette.DIVERGING, cell=14, show_numbers=True),  # diverging numbers
+    dict(shape=(40, 40), domain=(0.0, 1.0), cell=5, select_rows="pick", title="head 1"),  # big, clickable
+    dict(shape=(3, 1), panel=True, legend=False, row_axis=False, show_numbers=True),  # a concat panel
+])
+def test_every_heatmap_layout_is_valid_vega_lite(options):
+    shape = options.pop("shape")
+    matrix.heatmap_chart(shape, **options).to_dict(validate=True)  # raises on a schema error
+
+
+def test_filled_refuses_a_param_the_template_does_not_have():
+    spec = alt.Chart(alt.NamedData("d")).mark_point().add_params(alt.param(name="known", value=1)).to_dict()
+    assert template.filled(spec, {"known": 2})["params"][0]["value"] == 2
+    assert spec["params"][0]["value"] == 1  # the template is not changed
+    with pytest.raises(ValueError, match=r"\['unknown'\] are not in the template"):
+        template.filled(spec, {"unknown": 2})
+
+
+def test_a_masked_cell_is_sent_as_null():
+    m = np.array([[0.5, np.nan], [0.25, 0.75]])
+    values = charts.heatmap(m, ["a", "b"], ["x", "y"])["datasets"]["cells"]["value"].to_pylist()
+    assert values == [0.5, None, 0.25, 0.75]
+
+
+def test_heatmap_refuses_labels_that_do_not_fit():
+    with pytest.raises(ValueError, match=r"labels 2x3 do not fit matrix \(3, 3\)"):
+        charts.heatmap(np.eye(3), ["a", "b"], ["x", "y", "z"])
+
+
+# ---- sizes come from the data (a BERT of another size renders too) -------------------------------
+
+
+def titles(spec: object) -> list[str]:
+    """Every title, axis title and description in a spec."""
+    if isinstance(spec, dict):
+        own = [str(v) for k, v in spec.items() if k in ("title", "description") and isinstance(v, str)]
+        return own + [t for k, v in spec.items() if k != "datasets" for t in titles(v)]
+    if isinstance(spec, list):
+        return [t for v in spec for t in titles(v)]
+    return []
+
+
+def test_cosine_by_layer_names_as_many_layers_as_it_is_given():
+    spec = charts.cosine_by_layer(np.array([0.9, 0.8, 0.7, 0.6]), "bank")  # embedding + 3 layers
+    assert not any("6" in t for t in titles(spec)), titles(spec)
+    assert spec["encoding"]["x"]["title"] == "0 = embedding, then after layer 1 … 3"
+    assert spec["datasets"]["stages"]["stage"].to_pylist()[-1] == "after layer 3"
+    one = charts.cosine_by_layer(np.array([0.9, 0.8]), "bank")
+    assert one["encoding"]["x"]["title"] == "0 = embedding, 1 = after layer 1"
+    with pytest.raises(ValueError, match="one per layer"):
+        charts.cosine_by_layer(np.array([0.9]), "bank")
+
+
+def test_a_two_layer_four_head_model_gets_a_two_by_four_overview_and_two_layer_spreads():
+    overview = charts.attention_overview(RNG.random((2, 4, 8, 8)), (1, 3))
+    x_axis = next(layer["encoding"] for layer in overview["layer"] if "url" in layer["encoding"])
+    assert len(x_axis["x"]["axis"]["values"]) == 4 and len(x_axis["y"]["axis"]["values"]) == 2
+    assert overview["datasets"]["heads"].num_rows == 8
+    spread = charts.layer_spread(np.array([2.0, 3.0]), np.array([0.5, 0.6]))
+    assert sorted(set(spread["datasets"]["spread"]["layer"].to_pylist())) == [1, 2]
+
+
+# ---- colours come from the palette --------------------------------------------------------------
+
+HEX = re.compile(r"#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b")
+
+
+def test_no_colour_literal_outside_the_palette():
+    package = Path(charts.__file__).parent
+    sources = {p.name: p.read_text() for p in package.glob("*.py")}
+    assert "palette.py" in sources and len(sources) >= 6
+    found = {name: HEX.findall(text) for name, text in sources.items() if name != "palette.py"}
+    assert not any(found.values()), found
+    assert HEX.findall(sources["palette.py"]), "the palette holds the colours"
+
+
+def test_every_colour_a_chart_uses_is_named_in_the_palette():
+    named = {v.lower() for k, v in vars(palette).items() if k.isupper() and isinstance(v, str) and v.startswith("#")}
+    named |= {c.lower() for c in palette.PART_COLORS + palette.SCORE_COLORS}
+    specs = [build() for _, build in BUILDERS] + [
+        charts.focus_weights(RNG.random(30), RNG.random(30), 5, 0, 10, title="w"),
+        charts.lookup_bars(["a", "b"], np.array([0.3, 0.7]), np.array([0.4, 0.6])),
+        charts.profile_bar(np.array([0.5, 0.5]), ["x", "y"]), charts.attention_row(np.array([0.5, 0.5]), ["x", "y"]),
+    ]
+    used = {c.lower() for spec in specs for c in HEX.findall(repr(layout(spec)))}
+    assert used and used <= named, used - named
+    assert palette.ZERO_COLOR == "#%02x%02x%02x" % tuple(charts.viridis(0.0))
