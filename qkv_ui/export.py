@@ -24,6 +24,8 @@ import pyarrow as pa
 import streamlit as st
 import vl_convert
 
+from qkv_ui.presenter import PRESENT
+
 EXPORT_WIDTH = 720  # pixels for charts sized "container" (the page width), which a file does not have
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run a label starting with these
 
@@ -161,15 +163,55 @@ def chart_downloads(
         )
 
 
+PROJECTOR_TEXT_PX = 14  # the smallest chart text in presenter mode, as displayed
+PROJECTOR_MAX_HEIGHT = 230  # a chart's plot in presenter mode: fits a 480 px screen under the tour's banner
+_PROJECTOR_CONFIG = {
+    "axis": {"labelFontSize": PROJECTOR_TEXT_PX, "titleFontSize": PROJECTOR_TEXT_PX},
+    "legend": {"labelFontSize": PROJECTOR_TEXT_PX, "titleFontSize": PROJECTOR_TEXT_PX},
+    "header": {"labelFontSize": PROJECTOR_TEXT_PX, "titleFontSize": PROJECTOR_TEXT_PX},
+    "title": {"fontSize": PROJECTOR_TEXT_PX + 2, "subtitleFontSize": PROJECTOR_TEXT_PX},
+    "text": {"fontSize": PROJECTOR_TEXT_PX},
+}
+
+
+def _text_marks(node: Any) -> Any:
+    """The spec tree with every text mark's font at least PROJECTOR_TEXT_PX (cell numbers set their own)."""
+    if isinstance(node, list):
+        return [_text_marks(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _text_marks(v) for k, v in node.items() if k != "datasets"} | (
+        {"datasets": node["datasets"]} if "datasets" in node else {})
+    mark = out.get("mark")
+    if isinstance(mark, dict) and mark.get("type") == "text":
+        out["mark"] = {**mark, "fontSize": max(mark.get("fontSize", 0), PROJECTOR_TEXT_PX)}
+    return out
+
+
+def for_projector(spec: dict) -> dict:
+    """A presenter-mode copy of a chart: text at least 14 px, the plot at most PROJECTOR_MAX_HEIGHT tall."""
+    out = _text_marks(spec)
+    config = dict(out.get("config", {}))
+    for part, fonts in _PROJECTOR_CONFIG.items():
+        config[part] = {**config.get(part, {}), **fonts}
+    out["config"] = config
+    height = out.get("height")
+    if isinstance(height, (int, float)):  # a short chart's axis and legend need room for the larger text
+        out["height"] = min(PROJECTOR_MAX_HEIGHT, height + PROJECTOR_TEXT_PX if height < 120 else height)
+    return out
+
+
 def show_chart(
     chart: dict, name: str, *, csv: CsvTable | None = None, title: str | None = None,
     container: Any = None, **chart_options: Any,
 ) -> Any:
     """Draw a chart (a Vega-Lite spec dict) with its row of download buttons under it.
 
-    ``chart_options`` go to ``st.vega_lite_chart``; returns what it returns.
+    In presenter mode the chart is drawn for a projector (``for_projector``); the downloads
+    stay as on the desk. ``chart_options`` go to ``st.vega_lite_chart``; returns what it returns.
     """
     where = st if container is None else container
-    event = where.vega_lite_chart(spec=chart, **chart_options)
+    shown = for_projector(chart) if st.session_state.get(PRESENT) else chart
+    event = where.vega_lite_chart(spec=shown, **chart_options)
     chart_downloads(chart, name, csv=csv, title=title, container=where)
     return event

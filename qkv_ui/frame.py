@@ -39,7 +39,7 @@ PRESENT = urlstate.flag_param(presenter.PRESENT)
 PREV, NEXT = "presenter-prev", "presenter-next"
 FRAME_KEYS = frozenset({presenter.PRESENT, PREV, NEXT})
 
-# Our own static CSS, never built from user input. Presenter mode zooms the main area by 1.25
+# Our own static CSS, never built from user input. On a wide screen presenter mode zooms the main area by 1.25
 # (CSS zoom scales text and fixed-size charts alike; Vega still maps clicks correctly). Charts and
 # tables set to the column's width measure it in screen pixels, which the zoom would inflate past
 # the column's edge: those get the zoom undone (they already span the column). A column holding a
@@ -48,8 +48,10 @@ FRAME_KEYS = frozenset({presenter.PRESENT, PREV, NEXT})
 # the width attribute of element containers; tests/browser/test_presenter_browser.py checks the result.)
 # Hidden, as what a presenter says aloud instead: the paragraph under each page title (the
 # narration takes its place), the "?" help icons of widget labels (not buttons that carry a help
-# tooltip), and anything a page wraps in st.container(key="fineprint-…"). Captions stay: they
-# carry the claims a viewer can check.
+# tooltip), anything a page wraps in st.container(key="fineprint-…"), and the download buttons under
+# charts. Captions stay: they carry the claims a viewer can check. Below 1100 px (a projector at
+# 150 % zoom is 853 px wide) there is no zoom: the tour's banner and one chart must share 480 px,
+# and charts bring their own projector-size text (``qkv_ui.export.for_projector``).
 PRESENTER_CSS = """
 <style>
 @media (min-width: 1100px) { [data-testid="stMain"] { zoom: 1.25; } }
@@ -65,8 +67,14 @@ PRESENTER_CSS = """
   > [data-testid="stElementContainer"]:has(h1)
   + [data-testid="stElementContainer"]:has(> [data-testid="stMarkdown"]) { display: none; }
 [data-testid="stMain"] [data-testid="stTooltipIcon"]:has(button[aria-label^="Help for"]) { display: none; }
-[class*="st-key-fineprint"] { display: none; }
-.st-key-presenter-narration p { font-size: 1.2rem; line-height: 1.5; }
+[class*="st-key-fineprint"], [class*="st-key-export-"] { display: none; }
+.st-key-presenter-narration p { font-size: 1.2rem; line-height: 1.4; }
+.st-key-presenter-counter p { font-size: 0.9rem; }
+@media (max-width: 1099px) {  /* a projector: the step's block shares 480 px with the banner */
+  [class*="st-key-focus-"] h3 { font-size: 1.25rem; padding: 0.25rem 0; }
+  [class*="st-key-focus-"] [data-testid="stMetricValue"] { font-size: 1.5rem; }
+  [class*="st-key-focus-"] [data-testid="stVerticalBlock"] { gap: 0.5rem; }
+}
 [data-testid="stLayoutWrapper"]:has(> .st-key-presenter-banner) { position: sticky; top: 3.75rem; z-index: 100; }
 [data-testid="stMain"] { overflow-anchor: none; }
 </style>
@@ -114,7 +122,7 @@ STAGE_JS = """
       } else {
         main.scrollTop = 0;
       }
-      steady = lastTop !== null && Math.abs(main.scrollTop - lastTop) < 1 ? steady + 1 : 0;
+      steady = (target || !FOCUS) && lastTop !== null && Math.abs(main.scrollTop - lastTop) < 1 ? steady + 1 : 0;
       lastTop = main.scrollTop;
     }
     if (steady < 5 && Date.now() - started < 8000) setTimeout(place, 120);
@@ -181,6 +189,11 @@ def _freeze_new_imports() -> None:
         gc.freeze()
 
 
+def focus(name: str) -> DeltaGenerator:
+    """The block a tour step shows (``presenter.Step.focus``): in presenter mode it is scrolled in under the banner."""
+    return st.container(key=f"{presenter.FOCUS_PREFIX}{name}")
+
+
 def _presenter_toggle() -> bool:
     """The presenter-mode toggle, bound to ``present=1`` and written back after page switches."""
     urlstate.seed([PRESENT])
@@ -206,17 +219,18 @@ def _presenter_banner(info: PageInfo, pages: dict[PageInfo, st.Page]) -> tuple[p
     st.query_params[presenter.PRESENT] = "1"
     st.query_params[presenter.STEP] = str(index + 1)
     step, last = presenter.STEPS[index], len(presenter.STEPS) - 1
-    with st.container(border=True, key="presenter-banner"):
-        with st.container(horizontal=True, vertical_alignment="center"):
+    with st.container(border=True, key="presenter-banner"):  # one row: ← | counter, narration | →
+        with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
             back = st.button("Previous", key=PREV, icon=":material/arrow_back:", disabled=index == 0,
                              help="Keys: ← or Page Up")
-            with st.container(key="presenter-counter"):
-                st.markdown(f"**Step {presenter.counter(index)}** · {info.title}")
+            with st.container(gap="small"):
+                with st.container(key="presenter-counter"):
+                    st.markdown(f"**Step {presenter.counter(index)}** · {info.title}")
+                with st.container(key="presenter-narration"):
+                    st.markdown(step.narration)  # our own fixed text
+                changed = st.empty()
             forward = st.button("Next", key=NEXT, icon=":material/arrow_forward:", icon_position="right",
                                 disabled=index == last, type="primary", help="Keys: → or Page Down")
-        with st.container(key="presenter-narration"):
-            st.markdown(step.narration)  # our own fixed text
-        changed = st.empty()
     # Our own script and data (step number, a container key): never user input.
     st.html(STAGE_JS.replace("__STEP__", str(index + 1)).replace("__FOCUS__", json.dumps(
         f".st-key-{presenter.FOCUS_PREFIX}{step.focus}" if step.focus else "")), unsafe_allow_javascript=True)

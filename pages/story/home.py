@@ -4,6 +4,7 @@ import streamlit as st
 from qkv_core.smoothing import gaussian_weights
 from qkv_ui.charts import product_diagram
 from qkv_ui.export import CsvTable, show_chart
+from qkv_ui.frame import focus
 from qkv_ui.pages import ATTENTION, LOOKUP, SMOOTHING
 
 st.title("QKV Explainer")
@@ -37,9 +38,10 @@ st.subheader("The one picture to remember")
 labels = [f"t{i}" for i in range(6)]
 values = np.array([1.0, 4.0, 2.0, 5.0, 3.0, 0.0])
 weights = gaussian_weights(len(values), sigma=1.0, truncate=2.0)
-show_chart(product_diagram(weights, values, weights @ values, labels), "qkv-weights-times-values",
-           csv=CsvTable(weights, labels, labels, "output \\ input"), width="content")
-st.caption(
-    "Every page computes some weight matrix W whose rows sum to 1 and multiplies it with the values. "
-    "Row i of W says how much each input counts for output i. Only the way W is found changes."
-)
+with focus("picture"):
+    show_chart(product_diagram(weights, values, weights @ values, labels), "qkv-weights-times-values",
+               csv=CsvTable(weights, labels, labels, "output \\ input"), width="content")
+    st.caption(
+        "Every page computes some weight matrix W whose rows sum to 1 and multiplies it with the values. "
+        "Row i of W says how much each input counts for output i. Only the way W is found changes."
+    )

@@ -5,6 +5,7 @@ from qkv_core import retrieval
 from qkv_ui import charts, export, urlstate
 from qkv_ui.lookup_state import (COLUMNS, EXAMPLES, MAX_QUERY_CHARS, PARAMS, PRESETS, SIMILARITIES, TEMPERATURES,
                                  reset_store, share_store, switch_preset, use_example)
+from qkv_ui.frame import focus
 from qkv_ui.model import embed, get_encoder
 from qkv_ui.pages import ATTENTION, HOME
 
@@ -86,15 +87,13 @@ best, n = int(np.argmax(scores)), len(check.keys)
 collapsed, blend = retrieval.is_collapsed(weights), retrieval.effective_keys(weights)
 topics = len(value_cols) > 1 and bool((check.values >= 0).all())  # a value is a mix of parts
 
-left, right = st.columns(2, gap="large")
+answers = focus("answers")  # the dict's answer beside the soft one: the block the tour's lookup steps show
+left, right = answers.columns(2, gap="large")
 with left:
     st.subheader("Dict: exact key or nothing")
     st.code(f">>> store[query]\n{transcript}", language=None, wrap_lines=True)
-    if found:
+    if found:  # the value printed above is the whole answer
         st.success("Exact match: the dict returns that key's value.", icon=":material/check:")
-        if topics and sum(store[query].values()) > 0:
-            export.show_chart(charts.profile_bar(list(store[query].values()), value_cols), "qkv-lookup-dict-answer",
-                              width="stretch")
     else:
         st.error("No exact match, so no answer: a dict raises KeyError.", icon=":material/close:")
         if any(k.casefold() == query.strip().casefold() for k in store):
@@ -102,12 +101,6 @@ with left:
                        "a dict compares every character.")
 with right:
     st.subheader("Attention: a blend of every value")
-    with st.container(key="best-match"):
-        st.caption("Nearest key (highest score)")
-        st.text(check.keys[best])
-    m1, m2 = st.columns(2)
-    m1.metric("Its weight", f"{weights[best]:.1%}")
-    m2.metric("Keys blended", f"≈ {blend:.1f} of {n}")
     if topics and output.sum() > 0:
         export.show_chart(charts.profile_bar(output / output.sum(), value_cols), "qkv-lookup-soft-answer",
                           width="stretch")
@@ -115,6 +108,12 @@ with right:
     else:
         st.metric("Result: Σ weight · value", ", ".join(f"{x:.3g}" for x in output))
 
+nearest, m1, m2 = st.columns([2, 1, 1], vertical_alignment="bottom")
+with nearest.container(key="best-match"):
+    st.caption("Nearest key (highest score)")
+    st.text(check.keys[best])
+m1.metric("Its weight", f"{weights[best]:.1%}")
+m2.metric("Keys blended", f"≈ {blend:.1f} of {n}")
 if found and best == check.keys.index(query) and collapsed:
     st.success("Both sides agree: the query is a key, it scores highest, and at this T it takes all the weight.")
 elif found:
