@@ -176,7 +176,7 @@ def test_hiding_specials_renormalises_and_explains():
 
 
 def test_heads_view_describes_each_head_from_its_weights(encoder):
-    from qkv_core.walkthrough import describe_heads
+    from qkv_core.patterns import describe_heads
 
     at = open_page(PAGE, params={"view": "heads", "layer": "1"})
     assert_clean(at)
