@@ -29,7 +29,7 @@ import mmap
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -485,6 +485,18 @@ class _LayerPass(NamedTuple):
     hidden: torch.Tensor  # (..., T, D) the layer's output
 
 
+@dataclass(eq=False)
+class _Stages:
+    """Per-layer results of one text's forward pass, gathered for a Trace (internal)."""
+
+    attentions: torch.Tensor  # (L, H, T, T), filled layer by layer
+    hidden: list[torch.Tensor]  # L+1 of (T, D): the embeddings, then each layer's output
+    queries: list[torch.Tensor] = field(default_factory=list)  # L of (H, T, d_head)
+    keys: list[torch.Tensor] = field(default_factory=list)  # L of (H, T, d_head)
+    values: list[torch.Tensor] = field(default_factory=list)  # L of (H, T, d_head)
+    contexts: list[torch.Tensor] = field(default_factory=list)  # L of (T, D)
+
+
 # ---------------------------------------------------------------------------------------
 # The encoder
 # ---------------------------------------------------------------------------------------
@@ -638,24 +650,11 @@ class Encoder:
         # 1) tokenize
         tokenized = self.tokenize(text)
 
-        c, t = self.config, tokenized.T
         with torch.inference_mode():
-            # The (L, H, T, T) weights are the bulk of a trace (75 MB at T=512): each layer's
-            # softmax writes straight into its slice instead of being stacked afterwards.
-            attentions = _new_float32((c.n_layers, c.n_heads, t, t))  # (L, H, T, T)
             # 2) embed
             x = self._embed_ids(torch.from_numpy(tokenized.ids.copy()))  # (T, D)
             # 3) layers
-            hidden, queries, keys, values, contexts = [x], [], [], [], []
-            for layer, w in enumerate(self._layers):
-                step = self._layer(x, w, scale=scale, causal=causal, key_mask=None, weights_out=attentions[layer])
-                x = step.hidden  # (T, D)
-                hidden.append(x)
-                queries.append(step.q)
-                keys.append(step.k)
-                values.append(step.v)
-                contexts.append(step.context)
-
+            stages = self._run_layers(x, scale=scale, causal=causal)
             # 4) collect
             return Trace(
                 text=tokenized.text,
@@ -667,13 +666,32 @@ class Encoder:
                 n_tokens_full=tokenized.n_tokens_full,
                 causal=causal,
                 scale=scale,
-                attentions=read_only(attentions.numpy()),  # (L, H, T, T)
-                queries=_stacked(queries),  # (L, H, T, d_head)
-                keys=_stacked(keys),  # (L, H, T, d_head)
-                values=_stacked(values),  # (L, H, T, d_head)
-                contexts=_stacked(contexts),  # (L, T, D)
-                hidden_states=_stacked(hidden),  # (L+1, T, D)
+                attentions=read_only(stages.attentions.numpy()),  # (L, H, T, T)
+                queries=_stacked(stages.queries),  # (L, H, T, d_head)
+                keys=_stacked(stages.keys),  # (L, H, T, d_head)
+                values=_stacked(stages.values),  # (L, H, T, d_head)
+                contexts=_stacked(stages.contexts),  # (L, T, D)
+                hidden_states=_stacked(stages.hidden),  # (L+1, T, D)
             )
+
+    def _run_layers(self, x: torch.Tensor, *, scale: float, causal: bool) -> _Stages:
+        """Every layer on one text's embeddings x (T, D), keeping what a trace holds (inside inference_mode).
+
+        The (L, H, T, T) weights are the bulk of a trace (75 MB at T=512): they go to one buffer
+        (``_new_float32``) and each layer's softmax writes straight into its slice, no stacking.
+        Each layer's scores and scaled scores are dropped as soon as the layer is done.
+        """
+        c, t = self.config, x.shape[0]
+        stages = _Stages(attentions=_new_float32((c.n_layers, c.n_heads, t, t)), hidden=[x])  # (L, H, T, T)
+        for layer, w in enumerate(self._layers):
+            step = self._layer(x, w, scale=scale, causal=causal, key_mask=None, weights_out=stages.attentions[layer])
+            x = step.hidden  # (T, D)
+            stages.hidden.append(x)
+            stages.queries.append(step.q)
+            stages.keys.append(step.k)
+            stages.values.append(step.v)
+            stages.contexts.append(step.context)
+        return stages
 
     def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Sentence embeddings (n, D) float32: mean of real-token states, then L2-normalised.

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from qkv_core.attention import merge_heads
-from qkv_core.checks import check_index, check_maps
+from qkv_core.checks import check_index, check_maps, is_int
 from qkv_core.encoder import Encoder, Trace, special_mask
 from qkv_core.numerics import entropy, read_only
 from qkv_core.steps import hide_special_columns
@@ -217,7 +217,11 @@ def _describe_heads(
 
 def head_concat(trace: Trace, layer: int) -> tuple[np.ndarray, np.ndarray]:
     """Each head's output A_h V_h (H, T, d_head) and the heads laid side by side (T, D) = trace.contexts[layer]."""
-    layer = check_index("layer", layer, trace.n_layers)
+    return _head_concat(trace, check_index("layer", layer, trace.n_layers))
+
+
+def _head_concat(trace: Trace, layer: int) -> tuple[np.ndarray, np.ndarray]:
+    """``head_concat`` of a checked layer."""
     with torch.inference_mode():  # torch, like the encoder: no second BLAS thread pool competing for cores
         weights = torch.tensor(trace.attentions[layer])  # (H, T, T)
         values = torch.tensor(trace.values[layer])  # (H, T, d_head)
@@ -229,10 +233,20 @@ def head_concat(trace: Trace, layer: int) -> tuple[np.ndarray, np.ndarray]:
 def project_output(encoder: Encoder, trace: Trace, layer: int) -> np.ndarray:
     """The attention block's output before the residual: contexts W_oᵀ + b_o, (T, D)."""
     layer = check_index("layer", layer, trace.n_layers)
+    _check_width(encoder, trace)
+    return _project_output(encoder, trace, layer)
+
+
+def _check_width(encoder: Encoder, trace: Trace) -> None:
+    """The trace's model width D must be the encoder's."""
     if encoder.config.d_model != trace.contexts.shape[-1]:
         raise ValueError(
             f"trace width D={trace.contexts.shape[-1]} does not match the encoder's D={encoder.config.d_model}"
         )
+
+
+def _project_output(encoder: Encoder, trace: Trace, layer: int) -> np.ndarray:
+    """``project_output`` of a checked layer."""
     w = encoder.layer_weights(layer)
     with torch.inference_mode():  # F.linear, exactly as the encoder applied W_o
         context = torch.tensor(trace.contexts[layer])  # (T, D)
@@ -293,8 +307,9 @@ def survey_layer(
     """
     layer = check_index("layer", layer, trace.n_layers)
     first_head = check_index("first_head", first_head, trace.n_heads)
-    if not 1 <= n_shown <= trace.n_heads:
+    if not is_int(n_shown) or not 1 <= n_shown <= trace.n_heads:
         raise ValueError(f"n_shown must be in 1..{trace.n_heads}, got {n_shown!r}")
+    _check_width(encoder, trace)
     # 1) describe, a layer at a time (one layer's maps at once keeps memory flat at 512 tokens)
     every = [_describe_heads(trace.attentions[lay], trace.tokens, trace.word_ids) for lay in range(trace.n_layers)]
     # 2) clearest
@@ -310,10 +325,10 @@ def survey_layer(
     if hide_specials:
         maps = hide_special_columns(maps, trace.tokens)
     # 4) join
-    per_head, joined = head_concat(trace, layer)
+    per_head, joined = _head_concat(trace, layer)
     return LayerSurvey(
         layer=layer, patterns=tuple(every[layer]), clearest=clearest, shown=shown, maps=read_only(maps),
-        per_head=per_head, joined=joined, projected=project_output(encoder, trace, layer),
+        per_head=per_head, joined=joined, projected=_project_output(encoder, trace, layer),
     )
 
 

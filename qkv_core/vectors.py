@@ -80,10 +80,20 @@ def find_word(trace: Trace, word: str) -> list[WordSpan]:
 
 def word_vectors(trace: Trace, span: WordSpan) -> np.ndarray:
     """The word's vector at every layer: mean of its pieces' hidden states, (L+1, D)."""
+    _check_span(trace, span)
+    return _word_vectors(trace, span)
+
+
+def _check_span(trace: Trace, span: WordSpan) -> None:
+    """A span with at least one piece, every piece a token position of ``trace``."""
     if not span.pieces:
         raise ValueError(f"span {span.text!r} has no pieces")
     for position in span.pieces:
         check_index("piece position", position, trace.T)
+
+
+def _word_vectors(trace: Trace, span: WordSpan) -> np.ndarray:
+    """``word_vectors`` of a checked span."""
     pieces = list(span.pieces)
     return trace.hidden_states[:, pieces, :].mean(axis=1, dtype=np.float64)  # (L+1, n, D) -> (L+1, D)
 
@@ -105,17 +115,29 @@ def nearest_tokens(
     Returns (position, token, cosine) triples.
     """
     layer = check_index("layer", layer, trace.hidden_states.shape[0])
-    if not is_int(k) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
+    _check_k(k)
     vector = np.asarray(vector)
     d = trace.hidden_states.shape[-1]
     if vector.shape != (d,):
         raise ValueError(f"vector must have shape ({d},), got {vector.shape}")
+    exclude = [check_index("excluded position", position, trace.T) for position in exclude]
+    return _nearest_tokens(trace, vector, layer, k, exclude)
+
+
+def _check_k(k: object) -> None:
+    """k must be a positive int."""
+    if not is_int(k) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}")
+
+
+def _nearest_tokens(
+    trace: Trace, vector: np.ndarray, layer: int, k: int, exclude: Iterable[int]
+) -> list[tuple[int, str, float]]:
+    """``nearest_tokens`` on checked arguments."""
     states = trace.hidden_states[layer]  # (T, D)
     sims = cosine(states, vector[None, :])  # (T,)
     allowed = ~special_mask(trace.tokens)  # (T,)
-    for position in exclude:
-        allowed[check_index("excluded position", position, trace.T)] = False
+    allowed[list(exclude)] = False
     order = [int(i) for i in np.argsort(-sims, kind="stable") if allowed[i]]
     return [(i, trace.tokens[i], float(sims[i])) for i in order[:k]]
 
@@ -140,11 +162,17 @@ def compare_word(traces: Sequence[Trace], spans: Sequence[WordSpan], k: int = 5)
     """
     if len(traces) != 2 or len(spans) != 2:
         raise ValueError(f"compare_word needs two traces and two spans, got {len(traces)} and {len(spans)}")
-    pair = tuple(word_vectors(trace, span) for trace, span in zip(traces, spans))  # 1) 2 x (L+1, D)
-    cosines = layerwise_cosine(*pair)  # 2) (L+1,)
+    if traces[0].hidden_states.shape[::2] != traces[1].hidden_states.shape[::2]:
+        raise ValueError(f"compare_word needs two traces of one model, got hidden states "
+                         f"{traces[0].hidden_states.shape} and {traces[1].hidden_states.shape}")
+    for trace, span in zip(traces, spans):
+        _check_span(trace, span)
+    _check_k(k)
+    pair = tuple(_word_vectors(trace, span) for trace, span in zip(traces, spans))  # 1) 2 x (L+1, D)
+    cosines = cosine(*pair)  # 2) (L+1,)
     last = len(cosines) - 1
     nearest = tuple(  # 3)
-        nearest_tokens(trace, vector[last], last, k=k, exclude=span.pieces)
+        _nearest_tokens(trace, vector[last], last, k, span.pieces)
         for trace, vector, span in zip(traces, pair, spans)
     )
     return WordComparison(vectors=pair, cosines=cosines, nearest=nearest)
