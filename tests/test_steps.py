@@ -63,6 +63,14 @@ def test_token_step_reproduces_the_trace(
     assert step.scale == trace.scale
     assert math.isclose(step.weights.sum(), 1.0, abs_tol=1e-12)
     assert np.isfinite(step.scaled).all()
+    both = head_steps(encoder, trace, layer, head, token)  # the step view's one call: the same numbers
+    np.testing.assert_array_equal(both.token.weights, step.weights)
+    np.testing.assert_array_equal(both.token.scaled, step.scaled)
+    m = matrix_step(trace, layer, head)
+    np.testing.assert_array_equal(both.matrix.weights, m.weights)
+    np.testing.assert_array_equal(both.matrix.scaled, m.scaled)
+    assert both.matrix.shapes == m.shapes
+    np.testing.assert_allclose(both.matrix.weights[token], step.weights, rtol=0, atol=TOL)
 
 
 @pytest.mark.parametrize("variant", ["causal", "causal-scale1"])
@@ -129,9 +137,11 @@ BAD_INDICES = [
 def test_token_step_rejects_bad_indices(
     encoder: Encoder, traces: dict[str, Trace], layer: object, head: object, token: object, fragment: str
 ) -> None:
-    """Out-of-range or non-int indices are a ValueError that names the index and its range."""
+    """Out-of-range or non-int indices are a ValueError that names the index and its range (head_steps too)."""
     with pytest.raises(ValueError, match=fragment):
         token_step(encoder, traces["trained"], layer, head, token)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=fragment):
+        head_steps(encoder, traces["trained"], layer, head, token)  # type: ignore[arg-type]
 
 
 def test_token_step_rejects_a_trace_from_another_model(encoder: Encoder, traces: dict[str, Trace]) -> None:
@@ -350,33 +360,3 @@ def test_output_change_needs_the_same_text(traces: dict[str, Trace], bank_traces
     """Two different texts cannot be compared token by token."""
     with pytest.raises(ValueError, match="same tokens"):
         output_change(traces["trained"], bank_traces["loan"])
-
-
-# ---------------------------------------------------------------------------------------
-# head_steps: the step view's one call
-# ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("variant", "layer", "head", "token"), TOKEN_CASES)
-def test_head_steps_is_token_step_and_matrix_step(
-    encoder: Encoder, traces: dict[str, Trace], variant: str, layer: int, head: int, token: int
-) -> None:
-    """One call gives the same numbers as the two separate calls, and row ``token`` of the matrix is the token."""
-    trace = traces[variant]
-    both = head_steps(encoder, trace, layer, head, token)
-    one, m = token_step(encoder, trace, layer, head, token), matrix_step(trace, layer, head)
-    np.testing.assert_array_equal(both.token.weights, one.weights)
-    np.testing.assert_array_equal(both.token.scaled, one.scaled)
-    np.testing.assert_array_equal(both.matrix.weights, m.weights)
-    np.testing.assert_array_equal(both.matrix.scaled, m.scaled)
-    assert both.matrix.shapes == m.shapes
-    np.testing.assert_allclose(both.matrix.weights[token], both.token.weights, rtol=0, atol=TOL)
-
-
-@pytest.mark.parametrize(("layer", "head", "token", "fragment"), BAD_INDICES)
-def test_head_steps_rejects_bad_indices(
-    encoder: Encoder, traces: dict[str, Trace], layer: object, head: object, token: object, fragment: str
-) -> None:
-    """The same index checks as token_step, once."""
-    with pytest.raises(ValueError, match=fragment):
-        head_steps(encoder, traces["trained"], layer, head, token)  # type: ignore[arg-type]
