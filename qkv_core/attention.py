@@ -14,7 +14,8 @@ Attention in one line::
     Attention(Q, K, V) = softmax(scale * Q K^T + mask) V,   scale = 1 / sqrt(d_head)
 
 This module is pure torch. ``torch.nn.functional.scaled_dot_product_attention`` is a
-fused kernel that hides the weights; it is used only as the reference in tests.
+fused kernel that hides the weights; it is used only as the reference in tests. Masked
+scores follow ``qkv_core.numerics``: finite, so no NaN.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ import math
 from dataclasses import dataclass
 
 import torch
+
+from qkv_core.checks import is_int
+from qkv_core.numerics import causal_mask, mask_value
 
 __all__ = [
     "AttentionResult",
@@ -34,11 +38,11 @@ __all__ = [
 
 def split_heads(x: torch.Tensor, n_heads: int) -> torch.Tensor:
     """Cut the model width into heads: (..., T, D) -> (..., H, T, d_head); inverse of ``merge_heads``."""
-    if isinstance(n_heads, bool) or not isinstance(n_heads, int) or n_heads < 1:
+    if not is_int(n_heads) or n_heads < 1:
         raise ValueError(f"n_heads must be a positive int, got {n_heads!r}")
     if x.dim() < 2:
         raise ValueError(f"split_heads expects (..., T, D), got shape {tuple(x.shape)}")
-    d_model = x.shape[-1]
+    d_model, n_heads = x.shape[-1], int(n_heads)
     if d_model % n_heads != 0:
         raise ValueError(
             f"model width D={d_model} is not divisible by n_heads={n_heads} "
@@ -75,7 +79,6 @@ def scaled_dot_product_attention(
     scale: float | None = None,
     causal: bool = False,
     key_mask: torch.Tensor | None = None,
-    weights_out: torch.Tensor | None = None,
 ) -> AttentionResult:
     """Attention with every stage kept: softmax(scale * Q K^T + mask) V.
 
@@ -85,17 +88,14 @@ def scaled_dot_product_attention(
     Steps:
         1) score      S  = Q K^T                          (..., T_q, T_k)
         2) scale      S' = scale * S, scale = 1/sqrt(d) unless given
-        3) mask       S'[i, j] = finfo.min where key j is hidden from query i
+        3) mask       S'[i, j] = MASKED_SCORE where key j is hidden from query i
                       (causal: j > i; key_mask: key j is padding)
         4) softmax    A[i, :] = softmax(S'[i, :])         rows sum to 1
         5) mix values O = A V                             (..., T_q, d_v)
 
     ``key_mask`` is a bool tensor broadcastable to (..., T_k), True = a real token;
-    for a batch (B, H, T, d) pass shape (B, 1, T_k). Masking uses the most negative
-    *finite* float, so a row whose keys are all masked becomes uniform, never NaN.
-
-    ``weights_out``, if given, is a preallocated (..., T_q, T_k) tensor that receives the
-    weights (e.g. one layer's slice of an (L, H, T, T) buffer: no copy to gather layers).
+    for a batch (B, H, T, d) pass shape (B, 1, T_k). Masking uses the finite
+    ``qkv_core.numerics.MASKED_SCORE``, so a row whose keys are all masked becomes uniform, never NaN.
     """
     if q.dim() < 2 or k.dim() < 2 or v.dim() < 2:
         raise ValueError(
@@ -112,28 +112,42 @@ def scaled_dot_product_attention(
         )
     if not q.is_floating_point():
         raise ValueError(f"q, k, v must be floating point, got dtype {q.dtype}")
-    d = q.shape[-1]
-    t_q, t_k = q.shape[-2], k.shape[-2]
-    if scale is None:
-        scale = 1.0 / math.sqrt(d)
-    elif not math.isfinite(scale):
+    if scale is not None and not math.isfinite(scale):
         raise ValueError(f"scale must be a finite number, got {scale!r}")
     if key_mask is not None:
         if key_mask.dtype != torch.bool:
             raise ValueError(f"key_mask must be a bool tensor (True = real token), got dtype {key_mask.dtype}")
-        if key_mask.dim() == 0 or key_mask.shape[-1] != t_k:
+        if key_mask.dim() == 0 or key_mask.shape[-1] != k.shape[-2]:
             raise ValueError(
-                f"key_mask must have shape (..., T_k) with T_k={t_k}; got {tuple(key_mask.shape)}"
+                f"key_mask must have shape (..., T_k) with T_k={k.shape[-2]}; got {tuple(key_mask.shape)}"
             )
+    return _attend(q, k, v, scale=scale, causal=causal, key_mask=key_mask)
 
+
+def _attend(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    scale: float | None,
+    causal: bool,
+    key_mask: torch.Tensor | None,
+    weights_out: torch.Tensor | None = None,
+) -> AttentionResult:
+    """``scaled_dot_product_attention`` on checked inputs; the encoder calls it once per layer.
+
+    ``weights_out``, if given, is a preallocated (..., T_q, T_k) tensor that receives the
+    weights (one layer's slice of an (L, H, T, T) buffer: no copy to gather layers).
+    """
+    t_q, t_k = q.shape[-2], k.shape[-2]
+    if scale is None:
+        scale = 1.0 / math.sqrt(q.shape[-1])
     # 1) score
     scores = q @ k.transpose(-1, -2)  # (..., T_q, d) @ (..., d, T_k) -> (..., T_q, T_k)
     # 2) scale
     scaled = scores * scale  # (..., T_q, T_k)
     # 3) mask
-    blocked = None  # bool, broadcastable to (..., T_q, T_k); True = key hidden from query
-    if causal:
-        blocked = torch.ones(t_q, t_k, dtype=torch.bool, device=q.device).triu(1)  # (T_q, T_k)
+    blocked = causal_mask(t_q, t_k).to(q.device) if causal else None  # (T_q, T_k) True = key hidden from query
     if key_mask is not None:
         padding = ~key_mask.unsqueeze(-2)  # (..., 1, T_k)
         blocked = padding if blocked is None else blocked | padding
@@ -141,7 +155,7 @@ def scaled_dot_product_attention(
         full = torch.broadcast_shapes(scaled.shape, blocked.shape)
         if full != scaled.shape:  # a mask with extra leading dims widens the result
             scaled = scaled.expand(full).clone()  # (..., T_q, T_k) widened
-        scaled.masked_fill_(blocked, torch.finfo(scaled.dtype).min)  # (..., T_q, T_k), in place
+        scaled.masked_fill_(blocked, mask_value(scaled.dtype))  # (..., T_q, T_k), in place
     # 4) softmax
     if weights_out is None:
         weights = torch.softmax(scaled, dim=-1)  # (..., T_q, T_k)

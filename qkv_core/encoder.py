@@ -28,7 +28,8 @@ import math
 import mmap
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -37,9 +38,12 @@ import torch
 import torch.nn.functional as F
 from tokenizers import Tokenizer
 
-from qkv_core.attention import AttentionResult, merge_heads, scaled_dot_product_attention, split_heads
+from qkv_core.attention import AttentionResult, _attend, merge_heads, split_heads
+from qkv_core.checks import is_int, is_real
+from qkv_core.numerics import read_only
 
 __all__ = [
+    "SPECIAL_TOKENS",
     "BertConfig",
     "Encoder",
     "LayerWeights",
@@ -48,6 +52,7 @@ __all__ = [
     "Trace",
     "default_model_path",
     "load_pretrained",
+    "special_mask",
 ]
 
 MODEL_PATH_ENV = "QKV_MODEL_PATH"
@@ -59,6 +64,15 @@ _FIX_HINT = (
 _EMBED_MAX_TOKENS_DEFAULT = 256  # sentence-transformers' max_seq_length for all-MiniLM-L6-v2
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _HUGE_PAGE_MIN_BYTES = 32 * 2**20  # glibc malloc mmaps blocks past 32 MiB afresh on every call
+
+
+SPECIAL_TOKENS = ("[CLS]", "[SEP]")  # the markers every text gets: [CLS] first, [SEP] last
+
+
+def special_mask(tokens: Sequence[str], specials: Iterable[str] = SPECIAL_TOKENS) -> np.ndarray:
+    """(T,) bool, True where the token is one of ``specials`` ([CLS] and [SEP] unless told)."""
+    specials = set(specials)
+    return np.fromiter((tok in specials for tok in tokens), dtype=bool, count=len(tokens))
 
 
 class ModelLoadError(ValueError):
@@ -103,7 +117,7 @@ class BertConfig:
         """Check that the sizes fit together."""
         for name in ("n_layers", "n_heads", "d_model", "d_ff", "max_positions", "vocab_size"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if self.d_model % self.n_heads != 0:
             raise ValueError(
@@ -116,7 +130,7 @@ class BertConfig:
         if self.max_positions < 2:
             raise ValueError(f"max_positions must be >= 2 (room for [CLS] and [SEP]), got {self.max_positions}")
         eps = self.layer_norm_eps
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not (math.isfinite(eps) and eps > 0):
+        if not is_real(eps) or not (math.isfinite(eps) and eps > 0):
             raise ValueError(f"layer_norm_eps must be a positive float, got {self.layer_norm_eps!r}")
 
     @classmethod
@@ -345,7 +359,7 @@ def _embed_max_tokens(folder: Path, config: BertConfig) -> int:
             value = json.loads(st_config.read_text(encoding="utf-8")).get("max_seq_length", limit)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
             raise ModelLoadError(f"{st_config} is not a valid JSON object ({exc}). {_FIX_HINT}") from exc
-        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        if not is_int(value) or value < 2:
             raise ModelLoadError(f"{st_config} has max_seq_length={value!r}; expected an int >= 2. {_FIX_HINT}")
         limit = value
     return min(limit, config.max_positions)
@@ -379,12 +393,6 @@ def load_pretrained(path: str | os.PathLike | None = None) -> Encoder:
 # ---------------------------------------------------------------------------------------
 
 
-def _read_only(array: np.ndarray) -> np.ndarray:
-    """Mark an array read-only and return it."""
-    array.flags.writeable = False
-    return array
-
-
 def _new_float32(shape: tuple[int, ...]) -> torch.Tensor:
     """An uninitialised float32 tensor; a large one is backed by transparent huge pages if the OS allows.
 
@@ -406,7 +414,7 @@ def _new_float32(shape: tuple[int, ...]) -> torch.Tensor:
 
 def _stacked(parts: list[torch.Tensor]) -> np.ndarray:
     """Stack per-layer tensors along a new first axis as a read-only float32 array."""
-    return _read_only(torch.stack(parts).numpy())
+    return read_only(torch.stack(parts).numpy())
 
 
 @dataclass(frozen=True, eq=False)
@@ -477,6 +485,18 @@ class _LayerPass(NamedTuple):
     hidden: torch.Tensor  # (..., T, D) the layer's output
 
 
+@dataclass(eq=False)
+class _Stages:
+    """Per-layer results of one text's forward pass, gathered for a Trace (internal)."""
+
+    attentions: torch.Tensor  # (L, H, T, T), filled layer by layer
+    hidden: list[torch.Tensor]  # L+1 of (T, D): the embeddings, then each layer's output
+    queries: list[torch.Tensor] = field(default_factory=list)  # L of (H, T, d_head)
+    keys: list[torch.Tensor] = field(default_factory=list)  # L of (H, T, d_head)
+    values: list[torch.Tensor] = field(default_factory=list)  # L of (H, T, d_head)
+    contexts: list[torch.Tensor] = field(default_factory=list)  # L of (T, D)
+
+
 # ---------------------------------------------------------------------------------------
 # The encoder
 # ---------------------------------------------------------------------------------------
@@ -517,7 +537,7 @@ class Encoder:
 
     def layer_weights(self, layer: int) -> LayerWeights:
         """The parameters of encoder layer ``layer`` (0-based); shared with the model, so read only."""
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
+        if not is_int(layer):
             raise TypeError(f"layer must be an int, got {type(layer).__name__}")
         if not 0 <= layer < self.config.n_layers:
             raise ValueError(f"layer must be in 0..{self.config.n_layers - 1}, got {layer}")
@@ -551,7 +571,7 @@ class Encoder:
         return TokenizedText(
             text=text,
             tokens=["[CLS]", *pieces.tokens[:keep], "[SEP]"],
-            ids=_read_only(ids),
+            ids=read_only(ids),
             offsets=[(0, 0), *pieces.offsets[:keep], (0, 0)],
             word_ids=[None, *pieces.word_ids[:keep], None],
             n_tokens_full=n_pieces + 2,
@@ -591,9 +611,7 @@ class Encoder:
         qkv = F.linear(x, w.w_qkv, w.b_qkv)  # (..., T, 3D)
         q, k, v = (split_heads(part, c.n_heads) for part in qkv.chunk(3, dim=-1))  # each (..., H, T, d_head)
         # 2) attend
-        attention = scaled_dot_product_attention(
-            q, k, v, scale=scale, causal=causal, key_mask=key_mask, weights_out=weights_out
-        )
+        attention = _attend(q, k, v, scale=scale, causal=causal, key_mask=key_mask, weights_out=weights_out)
         # 3) merge
         context = merge_heads(attention.output)  # (..., H, T, d_head) -> (..., T, D)
         # 4) residual + LayerNorm
@@ -623,7 +641,7 @@ class Encoder:
             raise TypeError(f"causal must be a bool, got {type(causal).__name__}")
         if scale is None:
             scale = 1.0 / math.sqrt(self.config.d_head)
-        elif isinstance(scale, bool) or not isinstance(scale, (int, float, np.floating, np.integer)):
+        elif not is_real(scale):
             raise TypeError(f"scale must be a number or None, got {type(scale).__name__}")
         elif not (math.isfinite(scale) and scale > 0):
             raise ValueError(f"scale must be a finite number > 0, got {scale!r}")
@@ -632,24 +650,11 @@ class Encoder:
         # 1) tokenize
         tokenized = self.tokenize(text)
 
-        c, t = self.config, tokenized.T
         with torch.inference_mode():
-            # The (L, H, T, T) weights are the bulk of a trace (75 MB at T=512): each layer's
-            # softmax writes straight into its slice instead of being stacked afterwards.
-            attentions = _new_float32((c.n_layers, c.n_heads, t, t))  # (L, H, T, T)
             # 2) embed
             x = self._embed_ids(torch.from_numpy(tokenized.ids.copy()))  # (T, D)
             # 3) layers
-            hidden, queries, keys, values, contexts = [x], [], [], [], []
-            for layer, w in enumerate(self._layers):
-                step = self._layer(x, w, scale=scale, causal=causal, key_mask=None, weights_out=attentions[layer])
-                x = step.hidden  # (T, D)
-                hidden.append(x)
-                queries.append(step.q)
-                keys.append(step.k)
-                values.append(step.v)
-                contexts.append(step.context)
-
+            stages = self._run_layers(x, scale=scale, causal=causal)
             # 4) collect
             return Trace(
                 text=tokenized.text,
@@ -661,13 +666,32 @@ class Encoder:
                 n_tokens_full=tokenized.n_tokens_full,
                 causal=causal,
                 scale=scale,
-                attentions=_read_only(attentions.numpy()),  # (L, H, T, T)
-                queries=_stacked(queries),  # (L, H, T, d_head)
-                keys=_stacked(keys),  # (L, H, T, d_head)
-                values=_stacked(values),  # (L, H, T, d_head)
-                contexts=_stacked(contexts),  # (L, T, D)
-                hidden_states=_stacked(hidden),  # (L+1, T, D)
+                attentions=read_only(stages.attentions.numpy()),  # (L, H, T, T)
+                queries=_stacked(stages.queries),  # (L, H, T, d_head)
+                keys=_stacked(stages.keys),  # (L, H, T, d_head)
+                values=_stacked(stages.values),  # (L, H, T, d_head)
+                contexts=_stacked(stages.contexts),  # (L, T, D)
+                hidden_states=_stacked(stages.hidden),  # (L+1, T, D)
             )
+
+    def _run_layers(self, x: torch.Tensor, *, scale: float, causal: bool) -> _Stages:
+        """Every layer on one text's embeddings x (T, D), keeping what a trace holds (inside inference_mode).
+
+        The (L, H, T, T) weights are the bulk of a trace (75 MB at T=512): they go to one buffer
+        (``_new_float32``) and each layer's softmax writes straight into its slice, no stacking.
+        Each layer's scores and scaled scores are dropped as soon as the layer is done.
+        """
+        c, t = self.config, x.shape[0]
+        stages = _Stages(attentions=_new_float32((c.n_layers, c.n_heads, t, t)), hidden=[x])  # (L, H, T, T)
+        for layer, w in enumerate(self._layers):
+            step = self._layer(x, w, scale=scale, causal=causal, key_mask=None, weights_out=stages.attentions[layer])
+            x = step.hidden  # (T, D)
+            stages.hidden.append(x)
+            stages.queries.append(step.q)
+            stages.keys.append(step.k)
+            stages.values.append(step.v)
+            stages.contexts.append(step.context)
+        return stages
 
     def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Sentence embeddings (n, D) float32: mean of real-token states, then L2-normalised.
@@ -677,7 +701,7 @@ class Encoder:
         """
         if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
             raise TypeError(f"texts must be a list of str, got {type(texts).__name__}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        if not is_int(batch_size) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         for index, text in enumerate(texts):
             if not isinstance(text, str):

@@ -1,4 +1,7 @@
-"""Summaries of attention maps for display: overview blocks and one query's row."""
+"""Summaries of attention maps for display: overview blocks and one query's row.
+
+Letters: L encoder layers, H heads, T tokens, b blocks per side of a shrunk map (b <= max_bins).
+"""
 
 from __future__ import annotations
 

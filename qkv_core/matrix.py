@@ -1,4 +1,8 @@
-"""Display helpers for big matrices: block averages and windows, so no chart gets too many cells."""
+"""Display helpers for big matrices: block averages and windows, so no chart gets too many cells.
+
+Letters: R rows and C columns of a matrix, r and c its blocks (r, c <= max_bins), n items of a range,
+... any leading dimensions.
+"""
 
 from __future__ import annotations
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import io
 import math
-import numbers
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from qkv_core.checks import is_int, is_real
 
 __all__ = [
     "SERIES_KINDS",
@@ -83,13 +84,11 @@ def synthetic_series(kind: str, n: int = 300, noise: float = 0.3, seed: int = 0)
     """
     if kind not in SERIES_KINDS:
         raise ValueError(f"kind must be one of {', '.join(SERIES_KINDS)}; got {kind!r}")
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
+    if not is_int(n) or n < 2:
         raise ValueError(f"n must be an integer >= 2, got {n!r}")
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not (
-        math.isfinite(noise) and noise >= 0
-    ):
+    if not is_real(noise) or not (math.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+    if not is_int(seed) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     n = int(n)
     rng = np.random.default_rng(int(seed))

@@ -23,17 +23,22 @@ renormalised so every row still sums to 1.
 Letters: T series length, r kernel radius, B block count of a downsampled
 matrix, s block size (time steps per block), k blocks within reach of a row
 on either side (ceil(r / s)), c rows per chunk.
+
+Public functions check their arguments once; the private ``_``-named helpers behind
+them, which call one another, trust what they are given.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 
-from qkv_core.matrix import average_blocks
+from qkv_core.checks import is_int, is_real
+from qkv_core.matrix import average_blocks, window
+from qkv_core.numerics import read_only
 
 __all__ = [
     "kernel_radius",
@@ -46,6 +51,10 @@ __all__ = [
     "downsample_matrix",
     "downsampled_gaussian_weights",
     "downsampled_content_aware_weights",
+    "Focus",
+    "ContentAwareFocus",
+    "focus",
+    "content_aware_focus",
 ]
 
 
@@ -54,7 +63,7 @@ __all__ = [
 
 def _check_positive(name: str, x: object, allow_inf: bool = False) -> float:
     """Return x as a float, or raise if it is not a number > 0 (inf only if allowed)."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+    if not is_real(x):
         raise ValueError(f"{name} must be a real number > 0, got {x!r}")
     x = float(x)
     if allow_inf:
@@ -67,14 +76,14 @@ def _check_positive(name: str, x: object, allow_inf: bool = False) -> float:
 
 def _check_length(n: object) -> int:
     """Return n as an int, or raise if it is not an integer >= 1."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+    if not is_int(n) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
     return int(n)
 
 
 def _check_index(i: object, n: int) -> int:
     """Return i as an int, or raise if it is not a row index in [0, n)."""
-    if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 0 <= i < n:
+    if not is_int(i) or not 0 <= i < n:
         raise ValueError(f"row index i must be an integer in [0, {n}), got {i!r}")
     return int(i)
 
@@ -101,9 +110,18 @@ def _check_values(values: object) -> np.ndarray:
 
 def _check_max_size(max_size: object) -> int:
     """Return max_size as an int, or raise if it is not an integer >= 1."""
-    if isinstance(max_size, bool) or not isinstance(max_size, numbers.Integral) or max_size < 1:
+    if not is_int(max_size) or max_size < 1:
         raise ValueError(f"max_size must be an integer >= 1, got {max_size!r}")
     return int(max_size)
+
+
+def _check_widths(sigma: object, truncate: object, name: str = "sigma") -> tuple[float, float]:
+    """(σ, truncate) as floats, or raise unless both are finite and > 0 and their radius is finite."""
+    sigma = _check_positive(name, sigma)
+    truncate = _check_positive("truncate", truncate)
+    if not math.isfinite(truncate * sigma + 0.5):
+        raise ValueError(f"truncate * sigma is too large to be a radius: {truncate} * {sigma}")
+    return sigma, truncate
 
 
 # ------------------------------------------------------------------- kernels
@@ -111,17 +129,17 @@ def _check_max_size(max_size: object) -> int:
 
 def kernel_radius(sigma: float, truncate: float = 4.0) -> int:
     """Kernel radius r = int(truncate * sigma + 0.5), as in scipy.ndimage.gaussian_filter1d."""
-    sigma = _check_positive("sigma", sigma)
-    truncate = _check_positive("truncate", truncate)
-    reach = truncate * sigma + 0.5
-    if not math.isfinite(reach):
-        raise ValueError(f"truncate * sigma is too large to be a radius: {truncate} * {sigma}")
-    return int(reach)
+    return _kernel_radius(*_check_widths(sigma, truncate))
+
+
+def _kernel_radius(sigma: float, truncate: float) -> int:
+    """``kernel_radius`` of checked widths."""
+    return int(truncate * sigma + 0.5)
 
 
 def _effective_radius(n: int, sigma: float, truncate: float) -> int:
     """Radius clipped to n - 1: offsets farther than that never land inside the series."""
-    return min(kernel_radius(sigma, truncate), n - 1)
+    return min(_kernel_radius(sigma, truncate), n - 1)
 
 
 def _position_kernel(sigma: float, radius: int) -> np.ndarray:
@@ -147,9 +165,11 @@ def _edge_normalisers(n: int, kernel: np.ndarray, radius: int, rows: np.ndarray)
 
 def gaussian_weights(n: int, sigma: float, truncate: float = 4.0) -> np.ndarray:
     """Gaussian weight matrix W (T, T): W_ij ∝ exp(−(i−j)²/2σ²) for |i−j| ≤ r, rows sum to 1."""
-    n = _check_length(n)
-    sigma = _check_positive("sigma", sigma)
-    truncate = _check_positive("truncate", truncate)
+    return _gaussian_weights(_check_length(n), *_check_widths(sigma, truncate))
+
+
+def _gaussian_weights(n: int, sigma: float, truncate: float) -> np.ndarray:
+    """``gaussian_weights`` on checked arguments."""
     radius = _effective_radius(n, sigma, truncate)
     kernel = _position_kernel(sigma, radius)  # (2r+1,)
     offset = np.arange(n)[None, :] - np.arange(n)[:, None]  # (T, T): j − i
@@ -161,9 +181,11 @@ def gaussian_weights(n: int, sigma: float, truncate: float = 4.0) -> np.ndarray:
 def weight_row(n: int, i: int, sigma: float, truncate: float = 4.0) -> np.ndarray:
     """Row i of gaussian_weights(n, sigma, truncate), shape (T,), without forming the matrix."""
     n = _check_length(n)
-    i = _check_index(i, n)
-    sigma = _check_positive("sigma", sigma)
-    truncate = _check_positive("truncate", truncate)
+    return _weight_row(n, _check_index(i, n), *_check_widths(sigma, truncate))
+
+
+def _weight_row(n: int, i: int, sigma: float, truncate: float) -> np.ndarray:
+    """``weight_row`` on checked arguments."""
     radius = _effective_radius(n, sigma, truncate)
     kernel = _position_kernel(sigma, radius)
     lo, hi = max(0, i - radius), min(n, i + radius + 1)
@@ -180,9 +202,11 @@ def smooth(values: np.ndarray, sigma: float, truncate: float = 4.0) -> np.ndarra
     normaliser is exactly 1.  Only the first and last r outputs see a cut
     bump; they are divided by the part of the kernel that stayed inside.
     """
-    v = _check_values(values)  # (T,)
-    sigma = _check_positive("sigma", sigma)
-    truncate = _check_positive("truncate", truncate)
+    return _smooth(_check_values(values), *_check_widths(sigma, truncate))
+
+
+def _smooth(v: np.ndarray, sigma: float, truncate: float) -> np.ndarray:
+    """``smooth`` of checked (T,) float64 values."""
     n = v.size
     radius = _effective_radius(n, sigma, truncate)
     if radius == 0:
@@ -219,16 +243,19 @@ def _content_aware_band(
     return position * _content_factor(dv, sigma_v)
 
 
-def _content_aware_setup(
-    values: np.ndarray, sigma_t: float, sigma_v: float, truncate: float
-) -> tuple[np.ndarray, float, np.ndarray, int]:
-    """Validate the content-aware arguments; return (v, σᵥ, position kernel, radius)."""
+def _check_content_aware(
+    values: object, sigma_t: object, sigma_v: object, truncate: object
+) -> tuple[np.ndarray, float, float, float]:
+    """The content-aware arguments checked: (v (T,) float64, σₜ, σᵥ, truncate)."""
     v = _check_values(values)
-    sigma_t = _check_positive("sigma_t", sigma_t)
-    sigma_v = _check_positive("sigma_v", sigma_v, allow_inf=True)
-    truncate = _check_positive("truncate", truncate)
-    radius = _effective_radius(v.size, sigma_t, truncate)
-    return v, sigma_v, _position_kernel(sigma_t, radius), radius
+    sigma_t, truncate = _check_widths(sigma_t, truncate, "sigma_t")
+    return v, sigma_t, _check_positive("sigma_v", sigma_v, allow_inf=True), truncate
+
+
+def _content_aware_kernel(n: int, sigma_t: float, truncate: float) -> tuple[np.ndarray, int]:
+    """The position kernel (2r+1,) of a content-aware weight and its radius r."""
+    radius = _effective_radius(n, sigma_t, truncate)
+    return _position_kernel(sigma_t, radius), radius
 
 
 def content_aware_weights(
@@ -242,8 +269,13 @@ def content_aware_weights(
     a softmax: swap the hand-made score for a query·key product and this is
     attention.  σᵥ = inf removes the content term and gives gaussian_weights.
     """
-    v, sigma_v, kernel, radius = _content_aware_setup(values, sigma_t, sigma_v, truncate)
+    return _content_aware_weights(*_check_content_aware(values, sigma_t, sigma_v, truncate))
+
+
+def _content_aware_weights(v: np.ndarray, sigma_t: float, sigma_v: float, truncate: float) -> np.ndarray:
+    """``content_aware_weights`` on checked arguments."""
     n = v.size
+    kernel, radius = _content_aware_kernel(n, sigma_t, truncate)
     w = _content_aware_band(v, slice(0, n), slice(0, n), kernel, radius, sigma_v)  # (T, T)
     return w / w.sum(axis=1, keepdims=True)  # diagonal weight is 1, so no row is all zero
 
@@ -255,9 +287,14 @@ def content_aware_row(
 
     The row is softmax_j(position score + content score): see content_aware_weights.
     """
-    v, sigma_v, kernel, radius = _content_aware_setup(values, sigma_t, sigma_v, truncate)
+    v, sigma_t, sigma_v, truncate = _check_content_aware(values, sigma_t, sigma_v, truncate)
+    return _content_aware_row(v, _check_index(i, v.size), sigma_t, sigma_v, truncate)
+
+
+def _content_aware_row(v: np.ndarray, i: int, sigma_t: float, sigma_v: float, truncate: float) -> np.ndarray:
+    """``content_aware_row`` on checked arguments."""
     n = v.size
-    i = _check_index(i, n)
+    kernel, radius = _content_aware_kernel(n, sigma_t, truncate)
     lo, hi = max(0, i - radius), min(n, i + radius + 1)
     row = np.zeros(n)
     row[lo:hi] = _content_aware_band(v, slice(i, i + 1), slice(lo, hi), kernel, radius, sigma_v)[0]
@@ -275,7 +312,12 @@ def content_aware_smooth(
     weight of the pair (i, i+d) is shared by (i+d, i), so each d > 0 is
     computed once and added to both rows.
     """
-    v, sigma_v, kernel, radius = _content_aware_setup(values, sigma_t, sigma_v, truncate)
+    return _content_aware_smooth(*_check_content_aware(values, sigma_t, sigma_v, truncate))
+
+
+def _content_aware_smooth(v: np.ndarray, sigma_t: float, sigma_v: float, truncate: float) -> np.ndarray:
+    """``content_aware_smooth`` on checked arguments."""
+    kernel, radius = _content_aware_kernel(v.size, sigma_t, truncate)
     # d = 0: the diagonal has position and content factor 1.
     numerator = v.copy()  # (T,)
     denominator = np.ones_like(v)  # (T,)
@@ -320,6 +362,11 @@ def downsample_matrix(
     w = np.asarray(w)
     if w.ndim != 2 or w.size == 0:
         raise ValueError(f"w must be a non-empty 2-D matrix, got shape {w.shape}")
+    return _downsample_matrix(w, max_size)
+
+
+def _downsample_matrix(w: np.ndarray, max_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``downsample_matrix`` of a checked non-empty 2-D matrix."""
     n_rows, n_cols = w.shape
     row_starts, _ = _block_starts(n_rows, max_size)
     col_starts, _ = _block_starts(n_cols, max_size)
@@ -339,11 +386,15 @@ def downsampled_gaussian_weights(
     a chunk of rows at a time.
     """
     n = _check_length(n)
-    sigma = _check_positive("sigma", sigma)
-    truncate = _check_positive("truncate", truncate)
-    max_size = _check_max_size(max_size)
+    return _downsampled_gaussian_weights(n, *_check_widths(sigma, truncate), _check_max_size(max_size))
+
+
+def _downsampled_gaussian_weights(
+    n: int, sigma: float, truncate: float, max_size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``downsampled_gaussian_weights`` on checked arguments."""
     if n <= max_size:
-        return downsample_matrix(gaussian_weights(n, sigma, truncate), max_size)
+        return _downsample_matrix(_gaussian_weights(n, sigma, truncate), max_size)
     radius = _effective_radius(n, sigma, truncate)
     kernel = _position_kernel(sigma, radius)
     cum = np.concatenate(([0.0], np.cumsum(kernel)))  # cum[m] = kernel[:m].sum(), (2r+2,)
@@ -380,7 +431,6 @@ def _block_sums(
     return sums.reshape(n_blocks, n_blocks) / np.outer(lengths, lengths), starts, starts.copy()
 
 
-
 def downsampled_content_aware_weights(
     values: np.ndarray, sigma_t: float, sigma_v: float, truncate: float = 4.0, max_size: int = 200
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -390,11 +440,18 @@ def downsampled_content_aware_weights(
     added into their blocks, a chunk of rows at a time: time O(T·r), memory
     O(min(T·r, 2^20)).
     """
-    v, sigma_v, kernel, radius = _content_aware_setup(values, sigma_t, sigma_v, truncate)
-    max_size = _check_max_size(max_size)
+    v, sigma_t, sigma_v, truncate = _check_content_aware(values, sigma_t, sigma_v, truncate)
+    return _downsampled_content_aware_weights(v, sigma_t, sigma_v, truncate, _check_max_size(max_size))
+
+
+def _downsampled_content_aware_weights(
+    v: np.ndarray, sigma_t: float, sigma_v: float, truncate: float, max_size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``downsampled_content_aware_weights`` on checked arguments."""
     n = v.size
     if n <= max_size:
-        return downsample_matrix(content_aware_weights(v, sigma_t, sigma_v, truncate), max_size)
+        return _downsample_matrix(_content_aware_weights(v, sigma_t, sigma_v, truncate), max_size)
+    kernel, radius = _content_aware_kernel(n, sigma_t, truncate)
     starts, size = _block_starts(n, max_size)  # (B,)
     d = np.arange(-radius, radius + 1)  # (2r+1,) offsets j − i
     chunk = max(1, _CHUNK_CELLS // d.size)
@@ -406,3 +463,95 @@ def downsampled_content_aware_weights(
         w /= w.sum(axis=1, keepdims=True)  # the diagonal weight is 1, so no row is all zero
         small += _block_sums(i // size, j // size, w, starts, n)[0]
     return small, starts, starts.copy()
+
+
+# --------------------------------------------------------- one focus step, as the page shows it
+
+
+@dataclass(frozen=True, eq=False)
+class Focus:
+    """Gaussian smoothing of one series around one focus step t: what the /smoothing page draws.
+
+    Arrays are float64 and read-only, except ``values`` (the caller's series, checked).
+    """
+
+    values: np.ndarray  # (T,) the series
+    sigma: float
+    truncate: float
+    t: int  # the focus step
+    radius: int  # r = int(truncate·σ + 0.5), clipped to T − 1
+    spread: float  # std of the values (1.0 for a flat series): the unit of σᵥ
+    smoothed: np.ndarray  # (T,) W · values
+    row: np.ndarray  # (T,) row t of W: the weights behind smoothed[t]
+    reach: int  # steps with a weight > 0 in row t
+    window: tuple[int, int]  # [start, stop) of the steps around t worth drawing: the bump and a margin
+    matrix: np.ndarray  # (B, B) W averaged over blocks of steps, B <= max_cells
+    starts: np.ndarray  # (B,) first step of each block
+    max_cells: int
+
+
+@dataclass(frozen=True, eq=False)
+class ContentAwareFocus:
+    """Content-aware smoothing of a ``Focus``'s series with the same σ, cut-off and focus step."""
+
+    sigma_v: float  # value tolerance σᵥ = tolerance × the series' spread
+    smoothed: np.ndarray  # (T,)
+    row: np.ndarray  # (T,) row t of the content-aware W
+    matrix: np.ndarray  # (B, B) the content-aware W averaged over the Focus's blocks
+    gap: float  # largest |content-aware − Gaussian| over the series
+    weight_max: float  # the largest weight in either row t: one scale for both bar charts
+
+
+def focus(values: np.ndarray, sigma: float, truncate: float, t: int, max_cells: int = 200) -> Focus:
+    """Smooth ``values`` and look at step ``t``: the smoothed line, row t of W, a window around it, and W itself.
+
+    Steps:
+        1) radius     r = min(int(truncate·σ + 0.5), T − 1)
+        2) smooth     W · values, in O(T·r)                                 (T,)
+        3) row t      the weights behind smoothed[t]                        (T,)
+        4) window     the 2·(r + max(5, r // 2)) + 1 steps centred on t
+        5) W          block-averaged to at most max_cells × max_cells       (B, B)
+    """
+    v = _check_values(values)
+    sigma, truncate = _check_widths(sigma, truncate)
+    n = v.size
+    t = _check_index(t, n)
+    max_cells = _check_max_size(max_cells)
+    radius = _effective_radius(n, sigma, truncate)  # 1)
+    row = _weight_row(n, t, sigma, truncate)  # 3)
+    matrix, starts, _ = _downsampled_gaussian_weights(n, sigma, truncate, max_cells)  # 5)
+    return Focus(
+        values=v, sigma=sigma, truncate=truncate, t=t, radius=radius,
+        spread=float(np.std(v)) or 1.0,
+        smoothed=read_only(_smooth(v, sigma, truncate)),  # 2)
+        row=read_only(row),
+        reach=int(np.count_nonzero(row)),
+        window=window(n, t, 2 * (radius + max(5, radius // 2)) + 1),  # 4)
+        matrix=read_only(matrix), starts=read_only(starts), max_cells=max_cells,
+    )
+
+
+def content_aware_focus(base: Focus, tolerance: float) -> ContentAwareFocus:
+    """The content-aware version of ``base`` with σᵥ = tolerance × base.spread, and how far it moves from it.
+
+    Steps:
+        1) σᵥ         tolerance × the series' spread
+        2) smooth     content-aware W · values                             (T,)
+        3) row t      its weights behind step t                            (T,)
+        4) W          block-averaged on the same blocks as ``base.matrix``  (B, B)
+        5) compare    largest gap to the Gaussian line; largest weight of the two rows
+    """
+    tolerance = _check_positive("tolerance", tolerance)
+    v, sigma, truncate = base.values, base.sigma, base.truncate
+    sigma_v = tolerance * base.spread  # 1)
+    smoothed = _content_aware_smooth(v, sigma, sigma_v, truncate)  # 2)
+    row = _content_aware_row(v, base.t, sigma, sigma_v, truncate)  # 3)
+    matrix, _, _ = _downsampled_content_aware_weights(v, sigma, sigma_v, truncate, base.max_cells)  # 4)
+    return ContentAwareFocus(
+        sigma_v=sigma_v,
+        smoothed=read_only(smoothed),
+        row=read_only(row),
+        matrix=read_only(matrix),
+        gap=float(np.abs(smoothed - base.smoothed).max()),  # 5)
+        weight_max=float(max(base.row.max(), row.max())),
+    )

@@ -1,6 +1,7 @@
 """The views of the /attention page. Each takes the shared encoder and a selection and draws one lesson.
 
-Computation comes from ``qkv_core`` (``heads``, ``walkthrough``); charts from ``qkv_ui.charts``.
+Computation comes from ``qkv_core`` (``heads``, ``steps``, ``patterns``, ``vectors``, ``scaling``): one call per
+view returns a frozen result, and the view draws it with ``qkv_ui.charts``.
 User text reaches the screen only inside widgets, tables and chart data, never through markdown.
 """
 
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from qkv_core import walkthrough as wt
+from qkv_core import patterns, scaling, steps, vectors
 from qkv_core.encoder import Encoder, Trace
 from qkv_core.heads import overview_blocks
 from qkv_core.matrix import window
@@ -55,7 +56,7 @@ class Selection:
     def weights(self) -> np.ndarray:
         """The selected head's (T, T) weights, with [CLS]/[SEP] hidden if asked (rows renormalised)."""
         w = self.trace.attentions[self.layer, self.head]
-        return wt.hide_special_columns(w, self.trace.tokens) if self.hide_specials else w
+        return steps.hide_special_columns(w, self.trace.tokens) if self.hide_specials else w
 
     def file_name(self, suffix: str = "") -> str:
         """Export file name (no extension) for this layer and head, e.g. ``qkv-attention-layer4-head2-q``."""
@@ -92,7 +93,7 @@ def what_if_notes(trace: Trace, baseline: Trace) -> None:
             f"many times larger and the softmax sharpens: the average top weight of a row goes from {top_base:.2f} "
             f"to {top_now:.2f}.", icon=":material/science:")
     if trace.causal:
-        sims = wt.output_change(baseline, trace)
+        sims = steps.output_change(baseline, trace)
         st.warning(
             "What-if: each token sees only itself and the tokens before it. The model was trained to look both "
             f"ways, so its outputs change: the final vectors keep an average cosine of {sims.mean():.2f} with the "
@@ -141,7 +142,7 @@ def map_view(encoder: Encoder, sel: Selection) -> None:
     if (start, stop) != (0, T):
         st.caption(f"Showing tokens {start}–{stop - 1} of {T}, centred on the query token.")
     if sel.hide_specials:
-        share = wt.special_share(trace.attentions[sel.layer:sel.layer + 1, sel.head:sel.head + 1], tokens)[0, 0]
+        share = steps.special_share(trace.attentions[sel.layer:sel.layer + 1, sel.head:sel.head + 1], tokens)[0, 0]
         st.caption(
             f"[CLS] and [SEP] columns hidden, rows renormalised. This head really gives them {share:.0%} of its "
             "attention: BERT-style models learn to park attention on these markers when a head finds nothing "
@@ -164,7 +165,8 @@ def map_view(encoder: Encoder, sel: Selection) -> None:
 def steps_view(encoder: Encoder, sel: Selection) -> None:
     """One query token through one head with every real number, then the same in matrix form."""
     trace, tokens = sel.trace, sel.trace.tokens
-    step = wt.token_step(encoder, trace, sel.layer, sel.head, sel.token)
+    both = steps.head_steps(encoder, trace, sel.layer, sel.head, sel.token)
+    step, m = both.token, both.matrix
     d_head, d_model = step.w_q.shape
     st.subheader(f"Token {sel.token} ({tokens[sel.token]}) through layer {sel.layer + 1}, head {sel.head + 1}")
     st.markdown("**1 · Its input vector x** — what earlier layers made of this token")
@@ -201,7 +203,6 @@ def steps_view(encoder: Encoder, sel: Selection) -> None:
     st.caption(f"It is mostly the value of token {best} ({tokens[best]}), which gets weight {step.weights[best]:.2f}.")
 
     st.subheader("The same for all tokens at once: matrix form")
-    m = wt.matrix_step(trace, sel.layer, sel.head)
     labels = [f"{i}: {t}" for i, t in enumerate(tokens)]  # CSV exports hold every token, the charts a window
     rows = labels[start:stop]
     dims = [str(i) for i in range(d_head)]
@@ -233,68 +234,46 @@ def steps_view(encoder: Encoder, sel: Selection) -> None:
 
 def heads_view(encoder: Encoder, sel: Selection) -> None:
     """Several heads of one layer side by side, what each does, and how their outputs are joined."""
-    trace, tokens = sel.trace, sel.trace.tokens
-    layer = sel.layer
-    patterns = wt.describe_heads(trace.attentions[layer], tokens, trace.word_ids)
-    st.subheader(f"Layer {layer + 1}: twelve heads, twelve habits")
+    trace, tokens, layer = sel.trace, sel.trace.tokens, sel.layer
+    survey = patterns.survey_layer(encoder, trace, layer, sel.head, hide_specials=sel.hide_specials)
+    H, d_head, T = survey.n_heads, survey.d_head, trace.T
+    st.subheader(f"Layer {layer + 1}: {H} heads, {H} habits")
     st.caption("Each head has its own W_q, W_k, W_v, so each can search for something different. "
                "The descriptions below are computed from the weights on your text.")
-    summary = pd.DataFrame({"head": np.arange(1, len(patterns) + 1), "what it does here": [p.text for p in patterns]})
-    st.dataframe(summary, hide_index=True, width="stretch", height=38 + 35 * len(patterns))
-    best: dict[str, tuple[float, int, int]] = {}  # kind -> (score, layer, head), over every layer
-    for lay in range(trace.n_layers):
-        for h, p in enumerate(wt.describe_heads(trace.attentions[lay], tokens, trace.word_ids)):
-            if p.kind not in ("broad", "mixed") and p.score > best.get(p.kind, (0.0,))[0]:
-                best[p.kind] = (p.score, lay, h)
-    if best:
+    summary = pd.DataFrame({"head": np.arange(1, H + 1), "what it does here": [p.text for p in survey.patterns]})
+    st.dataframe(summary, hide_index=True, width="stretch", height=38 + 35 * H)
+    if survey.clearest:
         st.caption("Clearest examples on this text, across all layers: " + "; ".join(
-            f"{KIND_NAMES.get(kind, kind)}: layer {lay + 1} head {h + 1} ({score:.0%})"
-            for kind, (score, lay, h) in sorted(best.items(), key=lambda kv: -kv[1][0])) + ".")
-    shown = _distinct_heads(patterns, first=sel.head)
-    start, stop = window(trace.T, sel.token, 2 * WINDOW)
+            f"{KIND_NAMES.get(e.kind, e.kind)}: layer {e.layer + 1} head {e.head + 1} ({e.score:.0%})"
+            for e in survey.clearest) + ".")
+    start, stop = window(T, sel.token, 2 * WINDOW)
     all_labels = [f"{i}: {t}" for i, t in enumerate(tokens)]
     labels = all_labels[start:stop]
     cell = max(3, min(12, 200 // max(stop - start, 1)))
-    for col, h in zip(st.columns(len(shown)), shown):
-        w = trace.attentions[layer, h]
-        w = wt.hide_special_columns(w, tokens) if sel.hide_specials else w
+    for col, h, w in zip(st.columns(len(survey.shown)), survey.shown, survey.maps):
         export.show_chart(charts.heatmap(
             w[start:stop, start:stop], labels, labels, title=f"head {h + 1}", row_title="query", col_title="key",
             domain=(0.0, 1.0), cell=cell, show_numbers=False), f"qkv-attention-layer{layer + 1}-head{h + 1}",
             csv=export.CsvTable(w, all_labels, all_labels, "query \\ key"), container=col, width="stretch")
-        col.caption(f"Head {h + 1}: {patterns[h].text}")
-    per_head, joined = wt.head_concat(trace, layer)
-    projected = wt.project_output(encoder, trace, layer)
-    H, T, d_head = per_head.shape
+        col.caption(f"Head {h + 1}: {survey.patterns[h].text}")
+    width = survey.projected.shape[1]
     st.subheader("Joining the heads")
     st.markdown(
         f"Each head returns a {T} × {d_head} matrix. Side by side they make one {T} × {H * d_head} matrix "
-        f"(the concatenation), and a learned {H * d_head} × {projected.shape[1]} matrix W_o mixes them back "
-        f"into the model's width: one {T} × {projected.shape[1]} update per layer, added to the input."
+        f"(the concatenation), and a learned {H * d_head} × {width} matrix W_o mixes them back "
+        f"into the model's width: one {T} × {width} update per layer, added to the input."
     )
     q = sel.token
     st.markdown(f"**Token {q}: the {H} heads' outputs, joined** ({H} × {d_head} = {H * d_head} numbers)")
-    export.show_chart(charts.vector_strip(joined[q], "joined head outputs", cell=2),
+    export.show_chart(charts.vector_strip(survey.joined[q], "joined head outputs", cell=2),
                       f"qkv-attention-layer{layer + 1}-token{q}-joined", width="content",
                       title=f"Layer {layer + 1}, token {q}: the {H} heads' outputs, joined")
-    st.markdown(f"**…after W_o** ({projected.shape[1]} numbers)")
-    export.show_chart(charts.vector_strip(projected[q], "after the output projection", cell=2),
+    st.markdown(f"**…after W_o** ({width} numbers)")
+    export.show_chart(charts.vector_strip(survey.projected[q], "after the output projection", cell=2),
                       f"qkv-attention-layer{layer + 1}-token{q}-projected", width="content",
                       title=f"Layer {layer + 1}, token {q}: after the output projection W_o")
-    st.caption("The joined vector is 12 blocks of 32: one per head. W_o lets every head's finding reach every "
-               "dimension of the output.")
-
-
-def _distinct_heads(patterns: list[wt.HeadPattern], first: int, n: int = 3) -> list[int]:
-    """The chosen head plus heads whose pattern kinds differ from it, up to n."""
-    picked, kinds = [first], {patterns[first].kind}
-    for h, p in sorted(enumerate(patterns), key=lambda hp: -hp[1].score):
-        if len(picked) == n:
-            break
-        if p.kind not in kinds:
-            picked.append(h)
-            kinds.add(p.kind)
-    return picked
+    st.caption(f"The joined vector is {H} blocks of {d_head}: one per head. W_o lets every head's finding reach "
+               "every dimension of the output.")
 
 
 # ---- view: contextual embeddings ------------------------------------------------------
@@ -314,7 +293,7 @@ def context_view(encoder: Encoder) -> None:
         st.info("Type a word (letters or digits) that appears in both sentences.")
         return
     traces = [get_trace(encoder, st.session_state[k]) for k in ("s1", "s2")]
-    spans = [wt.find_word(t, word) for t in traces]
+    spans = [vectors.find_word(t, word) for t in traces]
     missing = [name for name, s in zip("AB", spans) if not s]
     if missing:
         st.info(f"Type a word that appears in both sentences (not found in sentence {' and '.join(missing)}).")
@@ -328,8 +307,8 @@ def context_view(encoder: Encoder) -> None:
         if len(found) > 1:
             col.number_input("Which occurrence", 1, len(found), key=key)
         chosen.append(found[st.session_state[key] - 1])
-    vectors = [wt.word_vectors(t, s) for t, s in zip(traces, chosen)]
-    sims = wt.layerwise_cosine(*vectors)
+    pair = vectors.compare_word(traces, chosen, k=5)
+    sims = pair.cosines
     export.show_chart(charts.cosine_by_layer(sims, word), "qkv-attention-context-cosine", width="stretch",
                       csv=export.CsvTable(sims, [str(i) for i in range(len(sims))], ["cosine"], "layer"))
     pieces = [len(s.pieces) for s in chosen]
@@ -338,10 +317,8 @@ def context_view(encoder: Encoder) -> None:
         f"{sims[-1]:.2f}." + (" A word split into several pieces is followed as the mean of its pieces."
                               if max(pieces) > 1 else "")
     )
-    last = len(sims) - 1
     cols = st.columns(2)
-    for col, trace, span, name in zip(cols, traces, chosen, "AB"):
-        near = wt.nearest_tokens(trace, vectors[0 if name == "A" else 1][last], last, k=5, exclude=span.pieces)
+    for col, near, name in zip(cols, pair.nearest, "AB"):
         col.markdown(f"**Nearest tokens in sentence {name}, after the last layer**")
         col.dataframe(pd.DataFrame(near, columns=["position", "token", "cosine"]), hide_index=True, width="stretch")
 
@@ -350,9 +327,9 @@ def context_view(encoder: Encoder) -> None:
 
 
 @st.cache_data(max_entries=32, show_spinner=False, hash_funcs={Encoder: lambda e: str(e.path)})
-def _score_spread(encoder: Encoder, text: str) -> wt.ScoreSpread:
+def _score_spread(encoder: Encoder, text: str) -> scaling.ScoreSpread:
     """Per-layer score statistics of the model on a text (38M softmax entries at 512 tokens: cache them)."""
-    return wt.model_score_spread(get_trace(encoder, text))
+    return scaling.model_score_spread(get_trace(encoder, text))
 
 
 def scaling_view(encoder: Encoder, trace: Trace) -> None:
@@ -362,9 +339,8 @@ def scaling_view(encoder: Encoder, trace: Trace) -> None:
                "Large scores push the softmax to put almost all weight on one key.")
     st.select_slider("Dimension d", options=[str(d) for d in D_CHOICES], key="d")
     d = int(st.session_state["d"])
-    stats = wt.dot_product_spread(d)
-    scaled_scores = stats.scores / np.sqrt(d)
-    export.show_chart(charts.score_histogram(stats.scores, scaled_scores, d), f"qkv-attention-scaling-d{d}",
+    stats = scaling.dot_product_spread(d)
+    export.show_chart(charts.score_histogram(stats.scores, stats.scaled_scores, d), f"qkv-attention-scaling-d{d}",
                       width="stretch")
     c1, c2, c3 = st.columns(3)
     c1.metric("spread of q·k", f"{stats.std_raw:.2f}", help=f"√d = {np.sqrt(d):.2f}")

@@ -11,20 +11,22 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from qkv_core import retrieval
+from qkv_core import store
 from qkv_ui import urlstate
 
 TEMPERATURES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 PRESETS = {"videos": "Videos → topic mix", "numbers": "Number words → numbers"}
-COLUMNS = {"videos": ("title", list(retrieval.TOPICS)), "numbers": ("key", ["value"])}
+COLUMNS = {"videos": ("title", list(store.TOPICS)), "numbers": ("key", ["value"])}
 EXAMPLES = {"videos": ("funny kittens", "how to make dinner fast", "why the sky is blue", "Why is the sky blue?"),
             "numbers": ("a dozen", "7", "Seven", "seven")}
 SIMILARITIES = {"cosine": "cosine", "dot": "dot product", "scaled_dot": "scaled dot (÷ √d)"}
 MAX_QUERY_CHARS = 1000
 MAX_STORE_CODE = 2000  # characters a store may add to a link (links past ~2,000 break in some chat apps)
+
+
 def decode_store(code: str) -> pd.DataFrame:
     """The store a link carries, for the preset the link names (seeded before it)."""
-    return retrieval.decode_store(code, retrieval.PRESETS[st.session_state["preset"]]())
+    return store.decode_store(code, store.PRESETS[st.session_state["preset"]]())
 
 
 PARAMS = [
@@ -57,12 +59,12 @@ def reset_store() -> None:
     st.session_state["store_version"] = st.session_state.get("store_version", 0) + 1
 
 
-def share_store(check: retrieval.StoreCheck, base: pd.DataFrame) -> None:
+def share_store(check: store.StoreCheck, base: pd.DataFrame) -> None:
     """Put the store in the link when it differs from the preset, or say why it cannot go there."""
     code = None
     if check.keys and (check.keys != base.iloc[:, 0].tolist() or
                        not np.array_equal(check.values, base.iloc[:, 1:].to_numpy())):
-        code = retrieval.encode_store(check.keys, check.values, base)
+        code = store.encode_store(check.keys, check.values, base)
         if len(code) <= MAX_STORE_CODE:
             st.caption("This store differs from the preset: the link to this view carries it.")
         else:

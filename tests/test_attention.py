@@ -8,7 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from qkv_core.attention import AttentionResult, merge_heads, scaled_dot_product_attention, split_heads
+from qkv_core.attention import AttentionResult, _attend, merge_heads, scaled_dot_product_attention, split_heads
+from qkv_core.numerics import MASKED_SCORE
 
 TOL = 1e-5
 
@@ -116,11 +117,22 @@ def test_fully_masked_row_gives_no_nan() -> None:
     torch.testing.assert_close(res.weights, torch.full((2, 4, 4), 0.25), rtol=0, atol=TOL)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16], ids=str)
+def test_masked_scores_are_the_shared_finite_constant(dtype: torch.dtype) -> None:
+    """Hidden pairs score MASKED_SCORE (float16: its most negative finite value), weigh exactly 0, and no NaN appears."""
+    q, k, v = (_rand(2, 4, 8, seed=s).to(dtype) for s in (19, 20, 21))  # (H, T, d)
+    res = scaled_dot_product_attention(q, k, v, causal=True)
+    hidden = torch.ones(4, 4, dtype=torch.bool).triu(1)
+    expected = max(MASKED_SCORE, torch.finfo(dtype).min)
+    assert torch.all(res.scaled[:, hidden] == expected)
+    assert torch.all(res.weights[:, hidden] == 0) and torch.isfinite(res.weights).all()
+
+
 def test_weights_out_receives_weights_in_place() -> None:
-    """A preallocated buffer slice is filled with the same weights the function returns."""
+    """The encoder's private path: a preallocated buffer slice is filled with the same weights it returns."""
     q, k, v = (_rand(3, 5, 8, seed=s) for s in (16, 17, 18))
     buffer = torch.zeros(2, 3, 5, 5)  # (L, H, T, T)
-    res = scaled_dot_product_attention(q, k, v, weights_out=buffer[1])
+    res = _attend(q, k, v, scale=None, causal=False, key_mask=None, weights_out=buffer[1])
     torch.testing.assert_close(buffer[1], scaled_dot_product_attention(q, k, v).weights, rtol=0, atol=0)
     assert res.weights.data_ptr() == buffer[1].data_ptr()
     assert torch.all(buffer[0] == 0)
@@ -134,7 +146,6 @@ BAD_INPUTS = [
     pytest.param((4, 8), (4, 8), (4, 8), {"scale": float("nan")}, "finite", id="nan-scale"),
     pytest.param((4, 8), (4, 8), (4, 8), {"key_mask": torch.ones(4)}, "bool", id="float-mask"),
     pytest.param((4, 8), (4, 8), (4, 8), {"key_mask": torch.ones(3, dtype=torch.bool)}, "T_k=4", id="mask-length"),
-    pytest.param((4, 8), (4, 8), (4, 8), {"weights_out": torch.empty(4, 5)}, "weights_out", id="bad-buffer"),
 ]
 
 
@@ -143,3 +154,10 @@ def test_bad_inputs_raise_specific_errors(q_shape, k_shape, v_shape, kwargs, fra
     """Inconsistent inputs fail with a message that says which part is wrong."""
     with pytest.raises(ValueError, match=fragment):
         scaled_dot_product_attention(torch.zeros(q_shape), torch.zeros(k_shape), torch.zeros(v_shape), **kwargs)
+
+
+def test_a_weights_buffer_of_the_wrong_shape_is_refused() -> None:
+    """The encoder's private path names the buffer when it does not fit the weights."""
+    with pytest.raises(ValueError, match="weights_out"):
+        _attend(torch.zeros(4, 8), torch.zeros(4, 8), torch.zeros(4, 8), scale=None, causal=False, key_mask=None,
+                weights_out=torch.empty(4, 5))

@@ -16,8 +16,8 @@ import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
-from qkv_core import retrieval, series
-from qkv_core import walkthrough as wt
+from qkv_core import retrieval, series, store
+from qkv_core.vectors import find_word
 from qkv_core.encoder import load_pretrained
 from qkv_ui.pages import ATTENTION, LOOKUP, SMOOTHING
 
@@ -125,7 +125,7 @@ def test_query_typed_on_lookup(lookup_page, case):
 @pytest.mark.parametrize("case", params(by_target("store:lookup")))
 def test_key_typed_into_the_lookup_store(case):
     at = open_page(LOOKUP.script)
-    row = {"title": case.payload, **dict.fromkeys(retrieval.TOPICS, 0.0), retrieval.TOPICS[0]: 1.0}
+    row = {"title": case.payload, **dict.fromkeys(store.TOPICS, 0.0), store.TOPICS[0]: 1.0}
     at.session_state["store-videos-0"] = {"edited_rows": {}, "added_rows": [row], "deleted_rows": []}
     at.text_input(key="q").set_value(case.payload)
     at.run()
@@ -252,7 +252,7 @@ def test_the_encoder_takes_lone_surrogates(encoder, text):
     assert len(trace.text) == len(text)  # replaced one for one: offsets still index the caller's string
     vectors = encoder.embed([text, "plain"])
     assert np.isfinite(vectors).all()
-    assert wt.find_word(trace, "pair" if "pair" in text else "x") is not None
+    assert find_word(trace, "pair" if "pair" in text else "x") is not None
 
 
 @pytest.mark.parametrize("text", SURROGATES)

@@ -176,7 +176,7 @@ def test_hiding_specials_renormalises_and_explains():
 
 
 def test_heads_view_describes_each_head_from_its_weights(encoder):
-    from qkv_core.walkthrough import describe_heads
+    from qkv_core.patterns import describe_heads
 
     at = open_page(PAGE, params={"view": "heads", "layer": "1"})
     assert_clean(at)
@@ -184,6 +184,9 @@ def test_heads_view_describes_each_head_from_its_weights(encoder):
     expected = [p.text for p in describe_heads(trace.attentions[0], trace.tokens, trace.word_ids)]
     assert list(at.dataframe[0].value["what it does here"]) == expected
     assert "previous token: layer 1 head 3" in all_text(at)
+    h, d_head = trace.n_heads, trace.queries.shape[-1]  # the captions count what the model has
+    assert f"Layer 1: {h} heads, {h} habits" in all_text(at)
+    assert f"The joined vector is {h} blocks of {d_head}: one per head." in all_text(at)
 
 
 def test_context_view_plots_seven_cosines_for_bank():

@@ -10,8 +10,7 @@ import pytest
 from streamlit import dataframe_util
 
 import qkv_core.encoder as encoder_module
-from qkv_core import retrieval
-from qkv_core.retrieval import TOPICS, numbers_preset, video_preset
+from qkv_core.store import TOPICS, decode_store, encode_store, numbers_preset, video_preset
 from qkv_ui import charts, urlstate
 from qkv_ui.pages import ATTENTION, LOOKUP
 
@@ -375,14 +374,14 @@ def test_a_link_carries_an_edited_store_and_reproduces_the_view():
 
 
 def test_a_store_from_a_link_can_be_edited_further_and_reset():
-    code_ = retrieval.encode_store(["one", "a dozen"], [[1.0], [12.0]], numbers_preset())
+    code_ = encode_store(["one", "a dozen"], [[1.0], [12.0]], numbers_preset())
     at = lookup({"preset": "numbers", "store": code_, "q": "a dozen"})
     assert at.data_editor[0].value["key"].tolist() == ["one", "a dozen"]
     assert any("Exact match" in s.value for s in at.success)
     at.session_state["store-numbers-0"] = {"edited_rows": {}, "added_rows": [{"key": "two", "value": 2.0}],
                                            "deleted_rows": []}
     at.run()
-    assert retrieval.decode_store(at.query_params["store"], numbers_preset())["key"].tolist() == ["one", "a dozen",
+    assert decode_store(at.query_params["store"], numbers_preset())["key"].tolist() == ["one", "a dozen",
                                                                                                 "two"]
     at.button(key="reset").click().run()
     assert_clean(at)
@@ -391,7 +390,7 @@ def test_a_store_from_a_link_can_be_edited_further_and_reset():
 
 
 def test_switching_preset_leaves_the_links_store_behind():
-    code_ = retrieval.encode_store(["one", "a dozen"], [[1.0], [12.0]], numbers_preset())
+    code_ = encode_store(["one", "a dozen"], [[1.0], [12.0]], numbers_preset())
     at = lookup({"preset": "numbers", "store": code_})
     at.button_group(key="preset").set_value("videos").run()
     at.button_group(key="preset").set_value("numbers").run()
@@ -434,7 +433,7 @@ def test_edits_that_change_nothing_usable_add_nothing_to_the_link():
 ])
 def test_tampered_store_in_a_link_falls_back_to_the_preset_with_a_notice(store, reason):
     made = {
-        "numbers": lambda: retrieval.encode_store(["one"], [[1.0]], numbers_preset()),
+        "numbers": lambda: encode_store(["one"], [[1.0]], numbers_preset()),
         "bomb": lambda: deflated_store("[" + " " * 1_000_000 + "]"),
         "empty": lambda: deflated_store("[]"),
         "nan": lambda: deflated_store('[["a",NaN,0,0,0,0]]'),

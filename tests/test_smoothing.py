@@ -5,13 +5,16 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter1d
 
+from qkv_core.matrix import window
 from qkv_core.smoothing import (
+    content_aware_focus,
     content_aware_row,
     content_aware_smooth,
     content_aware_weights,
     downsample_matrix,
     downsampled_content_aware_weights,
     downsampled_gaussian_weights,
+    focus,
     gaussian_weights,
     kernel_radius,
     smooth,
@@ -426,3 +429,68 @@ def test_bad_row_index(i: object) -> None:
 def test_bad_downsample_args(w: np.ndarray, max_size: object, word: str) -> None:
     with pytest.raises(ValueError, match=word):
         downsample_matrix(w, max_size)
+
+
+# ---------------------------------------------------------------- focus: the page's one call per kind
+
+FOCUS_CASES = [
+    # n, sigma, truncate, t, max_cells
+    pytest.param(200, 4.0, 3.0, 78, 200, id="page-default"),  # the page as it opens: W fits, no blocks
+    pytest.param(2_000, 12.5, 4.0, 0, 200, id="blocks-first-step"),  # 10-step blocks, focus at the very start
+    pytest.param(1_999, 50.0, 6.0, 1_998, 200, id="wide-last-step"),  # radius 300, uneven last block
+    pytest.param(30, 40.0, 6.0, 15, 200, id="radius-clipped"),  # r clipped to T - 1
+]
+
+
+@pytest.mark.parametrize(("n", "sigma", "truncate", "t", "max_cells"), FOCUS_CASES)
+def test_focus_is_the_separate_calls(n: int, sigma: float, truncate: float, t: int, max_cells: int) -> None:
+    """Every field equals what the public functions give one by one, bit for bit."""
+    v = _values(n, seed=n)
+    f = focus(v, sigma, truncate, t, max_cells)
+    r = min(kernel_radius(sigma, truncate), n - 1)
+    assert f.radius == r and f.spread == float(np.std(v))
+    np.testing.assert_array_equal(f.smoothed, smooth(v, sigma, truncate))
+    np.testing.assert_array_equal(f.row, weight_row(n, t, sigma, truncate))
+    assert f.reach == np.count_nonzero(f.row)
+    assert f.window == window(n, t, 2 * (r + max(5, r // 2)) + 1)
+    small, starts, _ = downsampled_gaussian_weights(n, sigma, truncate, max_cells)
+    np.testing.assert_array_equal(f.matrix, small)
+    np.testing.assert_array_equal(f.starts, starts)
+    for tolerance in (0.05, 0.3, 3.0):
+        a = content_aware_focus(f, tolerance)
+        sigma_v = tolerance * f.spread
+        assert a.sigma_v == sigma_v
+        np.testing.assert_array_equal(a.smoothed, content_aware_smooth(v, sigma, sigma_v, truncate))
+        np.testing.assert_array_equal(a.row, content_aware_row(v, t, sigma, sigma_v, truncate))
+        small, _, _ = downsampled_content_aware_weights(v, sigma, sigma_v, truncate, max_cells)
+        np.testing.assert_array_equal(a.matrix, small)
+        assert a.gap == np.abs(a.smoothed - f.smoothed).max()
+        assert a.weight_max == max(f.row.max(), a.row.max())
+
+
+def test_focus_of_a_flat_series_measures_tolerance_in_units_of_one() -> None:
+    """A constant series has spread 0: σᵥ is then the tolerance itself, and both lines equal the series."""
+    f = focus(np.full(50, 3.0), 2.0, 4.0, 10)
+    assert f.spread == 1.0
+    a = content_aware_focus(f, 0.5)
+    assert a.sigma_v == 0.5 and a.gap == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("args", "word"),
+    [
+        ((_values(10), 0.0, 4.0, 0), "sigma"),  # no width
+        ((_values(10), 1.0, 4.0, 10), "row index"),  # past the end
+        ((_values(10), 1.0, 4.0, 0, 0), "max_size"),  # no cells
+        (([1.0, np.nan], 1.0, 4.0, 0), "finite"),  # NaN in the series
+    ],
+)
+def test_focus_rejects_bad_arguments(args: tuple, word: str) -> None:
+    with pytest.raises(ValueError, match=word):
+        focus(*args)
+
+
+def test_content_aware_focus_rejects_a_bad_tolerance() -> None:
+    with pytest.raises(ValueError, match="tolerance"):
+        content_aware_focus(focus(_values(10), 1.0, 4.0, 0), 0.0)
+

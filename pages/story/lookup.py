@@ -2,6 +2,7 @@ import numpy as np
 import streamlit as st
 
 from qkv_core import retrieval
+from qkv_core import store as stores
 from qkv_ui import charts, export, urlstate
 from qkv_ui.lookup_state import (COLUMNS, EXAMPLES, MAX_QUERY_CHARS, PARAMS, PRESETS, SIMILARITIES, TEMPERATURES,
                                  reset_store, share_store, switch_preset, use_example)
@@ -37,7 +38,7 @@ c1.segmented_control("Store", list(PRESETS), format_func=PRESETS.get, key="prese
 c2.button("Reset to preset", key="reset", on_click=reset_store, icon=":material/restart_alt:", width="stretch")
 preset = st.session_state["preset"]
 key_col, value_cols = COLUMNS[preset]
-base = retrieval.PRESETS[preset]()
+base = stores.PRESETS[preset]()
 start = base if st.session_state["store"] is None else st.session_state["store"]
 with st.expander(f"The store: {len(start)} keys and their values (edit me)"):
     config = {key_col: st.column_config.TextColumn(f"{key_col} (key)", required=True, width="large")}
@@ -45,7 +46,7 @@ with st.expander(f"The store: {len(start)} keys and their values (edit me)"):
                for c in value_cols}
     edited = st.data_editor(start, key=f"store-{preset}-{st.session_state.get('store_version', 0)}",
                             num_rows="dynamic", hide_index=True, width="stretch", column_config=config)
-check = retrieval.validate_store(edited, key_col, value_cols)
+check = stores.validate_store(edited, key_col, value_cols)
 share_store(check, base)
 if check.problems:
     st.warning("Some rows of the store need attention (rows are numbered from 1):", icon=":material/table:")

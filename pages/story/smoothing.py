@@ -1,8 +1,6 @@
-import numpy as np
 import streamlit as st
 
 from qkv_core import series, smoothing
-from qkv_core.matrix import window
 from qkv_ui import charts, export, urlstate
 from qkv_ui.pages import LOOKUP
 from qkv_ui.smoothing_state import MAX_CELLS, PARAMS, SOURCES, W_CORNER, pick_focus, read_upload, real_series, refuse
@@ -52,7 +50,6 @@ with st.container(border=True):
         values = parsed.values
 
 n = len(values)
-spread = float(np.std(values)) or 1.0  # σ_v is given in units of this
 y_title = {"co2": "CO₂ (ppm)", "upload": st.session_state["col"]}.get(src, "value")
 if st.session_state["t"] > n - 1:
     st.info(f"Step {st.session_state['t']} is past the end of this {n}-step series; "
@@ -65,27 +62,25 @@ sigma = c1.slider("σ, bandwidth (time steps)", 0.5, 50.0, step=0.5, key="sigma"
 trunc = c2.slider("Cut-off (× σ)", 0.5, 6.0, step=0.5, key="trunc",
                   help="Neighbours farther than r = cut-off × σ steps get weight 0.")
 t = c3.slider("Focus step t", 0, n - 1, key="t")
-r = min(smoothing.kernel_radius(sigma, trunc), n - 1)
-smoothed = smoothing.smooth(values, sigma, trunc)
+gauss = smoothing.focus(values, sigma, trunc, t, MAX_CELLS)  # Gaussian smoothing seen from step t
 
 st.subheader("1 · Each point becomes an average of its neighbours")
-lines = {"raw": values, "Gaussian": smoothed}
+lines = {"raw": values, "Gaussian": gauss.smoothed}
 export.show_chart(charts.series_lines(lines, t, title="Raw and smoothed", y_title=y_title), "qkv-smoothing-series",
                   width="stretch")
-st.caption(f"Step {t}: raw {values[t]:.3f} → smoothed {smoothed[t]:.3f}. Slide σ up and the line flattens; "
+st.caption(f"Step {t}: raw {values[t]:.3f} → smoothed {gauss.smoothed[t]:.3f}. Slide σ up and the line flattens; "
            "slide it down to 0.5 and the smoothed line hugs the raw one, as each point keeps most of its own weight.")
 
 st.subheader(f"2 · The weights behind step {t}")
-lo, hi = window(n, t, 2 * (r + max(5, r // 2)) + 1)
-row = smoothing.weight_row(n, t, sigma, trunc)
-export.show_chart(charts.focus_weights(values, row, t, lo, hi, title="Weights for the focus step"),
+lo, hi = gauss.window
+export.show_chart(charts.focus_weights(values, gauss.row, t, lo, hi, title="Weights for the focus step"),
                   f"qkv-smoothing-weights-step{t}", width="stretch")
-st.caption(f"Bars: how much each step counts toward step {t}; they add up to 1. Only the {np.count_nonzero(row)} "
-           f"steps within r = {r} count, the nearest most, and their values play no part. Lower the cut-off to clip "
-           "the bump; near either end of the series the clipped bump is rescaled to sum to 1.")
+st.caption(f"Bars: how much each step counts toward step {t}; they add up to 1. Only the {gauss.reach} "
+           f"steps within r = {gauss.radius} count, the nearest most, and their values play no part. "
+           "Lower the cut-off to clip the bump; near either end of the series the clipped bump is rescaled to sum to 1.")
 
 st.subheader("3 · All the weights at once: smoothed = W · values")
-w_small, starts, _ = smoothing.downsampled_gaussian_weights(n, sigma, trunc, MAX_CELLS)
+w_small, starts = gauss.matrix, gauss.starts
 left, right = st.columns([3, 2])
 w_labels = charts.block_labels(starts, n)  # W's index labels as displayed (blocks of steps when n is large)
 export.show_chart(charts.weight_matrix(w_small, starts, n, t, title="Gaussian W", select_rows="wrow"),
@@ -105,26 +100,24 @@ st.write("Position-only weights have two limits: they look at proximity only, ne
          "the edge. Now weigh each neighbour also by how close its value is to the focus point's own:")
 st.latex(r"w_{ij} \propto \exp\!\Big(-\frac{(i-j)^2}{2\sigma^2}\Big)\,\exp\!\Big(-\frac{(v_i-v_j)^2}{2\sigma_v^2}\Big)")
 sigv = st.slider("σᵥ, value tolerance (× the series' spread)", 0.05, 3.0, step=0.05, key="sigv",
-                 help=f"σᵥ = this × the series' standard deviation ({spread:.3g}).")
-aware = smoothing.content_aware_smooth(values, sigma, sigv * spread, trunc)
-export.show_chart(charts.series_lines({**lines, "content-aware": aware}, t, y_title=y_title,
+                 help=f"σᵥ = this × the series' standard deviation ({gauss.spread:.3g}).")
+aware = smoothing.content_aware_focus(gauss, sigv)  # the same, weights also set by the values
+export.show_chart(charts.series_lines({**lines, "content-aware": aware.smoothed}, t, y_title=y_title,
                                        title="Position only vs position and value"), "qkv-smoothing-compare",
                   width="stretch")
-st.caption(f"Largest gap between the two smoothed lines: {np.abs(aware - smoothed).max():.3f}. Slide σᵥ up and the "
+st.caption(f"Largest gap between the two smoothed lines: {aware.gap:.3f}. Slide σᵥ up and the "
            "content-aware line turns into the Gaussian one, the gap shrinking toward 0. Slide it down and the "
            "edges of the Steps series stay sharp while the flat stretches are still smoothed.")
-aware_row = smoothing.content_aware_row(values, t, sigma, sigv * spread, trunc)
-top = float(max(row.max(), aware_row.max()))
 c1, c2 = st.columns(2)
-export.show_chart(charts.focus_weights(values, row, t, lo, hi, title="Position only", weight_max=top),
+top = aware.weight_max  # one scale for both bar charts
+export.show_chart(charts.focus_weights(values, gauss.row, t, lo, hi, title="Position only", weight_max=top),
                   f"qkv-smoothing-position-weights-step{t}", container=c1, width="stretch")
-export.show_chart(charts.focus_weights(values, aware_row, t, lo, hi, title="Position and value", weight_max=top,
+export.show_chart(charts.focus_weights(values, aware.row, t, lo, hi, title="Position and value", weight_max=top,
                                        color=charts.LINE_COLORS["content-aware"]),
                   f"qkv-smoothing-content-aware-weights-step{t}", container=c2, width="stretch")
-a_small, _, _ = smoothing.downsampled_content_aware_weights(values, sigma, sigv * spread, trunc, MAX_CELLS)
 left, right = st.columns([3, 2])
-export.show_chart(charts.weight_matrix(a_small, starts, n, t, title="Content-aware W", select_rows="arow"),
-                  "qkv-smoothing-w-content-aware", csv=export.CsvTable(a_small, w_labels, w_labels, W_CORNER),
+export.show_chart(charts.weight_matrix(aware.matrix, starts, n, t, title="Content-aware W", select_rows="arow"),
+                  "qkv-smoothing-w-content-aware", csv=export.CsvTable(aware.matrix, w_labels, w_labels, W_CORNER),
                   container=left, key="amap", on_select=lambda: pick_focus("amap", "arow", starts, n),
                   selection_mode=["arow", "arow_bg"], width="content")
 right.markdown("**Same picture, new rule: the rows now differ.** Each point's own value picks the neighbours that "

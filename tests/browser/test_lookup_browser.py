@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import expect
 
-from qkv_core.retrieval import encode_store, numbers_preset
+from qkv_core.store import encode_store, numbers_preset
 
 from .helpers import assert_no_exception, open_view, wait_idle
 from .server import StreamlitServer

@@ -32,7 +32,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from qkv_core import retrieval
+from qkv_core import store
 
 SAME = object()  # Case.value default: the control takes the payload itself
 ANY = object()  # Case.value for parameters no page reads: nothing to compare
@@ -312,12 +312,12 @@ def _url(page: str, key: str, name: str, payload: Any, expect: str, kind: str, v
 
 
 # "one" -> 1 and "a dozen" -> 12: a store code as "Link to this view" writes it for the numbers preset
-_NUMBERS_STORE = retrieval.encode_store(["one", "a dozen"], [[1.0], [12.0]], retrieval.numbers_preset())
+_NUMBERS_STORE = store.encode_store(["one", "a dozen"], [[1.0], [12.0]], store.numbers_preset())
 
 
 def deflated_store(json_text: str) -> str:
     """Any JSON, packed as a videos store code (a link crafted by hand)."""
-    deflate = zlib.compressobj(9, zdict=retrieval._reference_json(retrieval.video_preset()))
+    deflate = zlib.compressobj(9, zdict=store._reference_json(store.video_preset()))
     return "1." + base64.urlsafe_b64encode(deflate.compress(json_text.encode()) + deflate.flush()).decode().rstrip("=")
 
 

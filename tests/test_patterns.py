@@ -1,0 +1,250 @@
+"""qkv_core.patterns: what each head does, the layer survey of the heads view, and joining the heads.
+
+Hand-built maps whose answers are known, and the real all-MiniLM-L6-v2 trace.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from qkv_core.encoder import Encoder, Trace
+from qkv_core.patterns import (
+    PATTERN_KINDS,
+    HeadPattern,
+    describe_head,
+    describe_heads,
+    head_concat,
+    project_output,
+    survey_layer,
+)
+from tests.trace_texts import TOL
+
+
+# ---------------------------------------------------------------------------------------
+# 3) Head patterns
+# ---------------------------------------------------------------------------------------
+
+EIGHT = ["[CLS]", "w1", "w2", "w3", "w4", "w5", "w6", "[SEP]"]
+
+
+def _shifted(t: int, offset: int) -> np.ndarray:
+    """(T, T) map where row i puts all its weight on i + offset (clipped to the ends)."""
+    weights = np.zeros((t, t))
+    weights[np.arange(t), np.clip(np.arange(t) + offset, 0, t - 1)] = 1
+    return weights
+
+
+def _column(t: int, col: int) -> np.ndarray:
+    """(T, T) map where every row puts all its weight on one column."""
+    weights = np.zeros((t, t))
+    weights[:, col] = 1
+    return weights
+
+
+def _mixed(t: int) -> np.ndarray:
+    """Rows split 0.35 previous / 0.35 next / 0.3 self: no share reaches 0.4, entropy is low."""
+    return 0.35 * _shifted(t, -1) + 0.35 * _shifted(t, 1) + 0.3 * np.eye(t)
+
+
+PATTERN_CASES = [
+    # weights, tokens, word_ids, expected kind, expected score, fragment of the text
+    pytest.param(_shifted(8, -1), EIGHT, None, "previous", 1.0, "previous token (100 %", id="previous"),  # i -> i-1
+    pytest.param(_shifted(8, 1), EIGHT, None, "next", 1.0, "next token (100 %", id="next"),  # i -> i+1
+    pytest.param(np.eye(8), EIGHT, None, "self", 1.0, "itself (100 %", id="self"),  # i -> i
+    pytest.param(_column(8, 0), EIGHT, None, "cls", 1.0, "parks on [CLS] (100 %)", id="cls"),  # all on [CLS]
+    pytest.param(_column(8, 7), EIGHT, None, "sep", 1.0, "parks on [SEP] (100 %)", id="sep"),  # all on [SEP]
+    pytest.param(
+        0.81 * _column(8, 7) + 0.19 * np.eye(8), EIGHT, None, "sep", 0.81, "parks on [SEP] (81 %)", id="sep-81"
+    ),  # the share is rounded into the text
+    pytest.param(
+        _shifted(6, 2) * np.array([0, 1, 1, 0, 0, 0])[:, None] + _shifted(6, -2) * np.array([0, 0, 0, 1, 1, 0])[:, None]
+        + np.diag([1, 0, 0, 0, 0, 1.0]),
+        ["[CLS]", "a", "b", "a", "b", "[SEP]"], None, "same_word", 1.0, "same word elsewhere (100 %)",
+        id="repeated-token",
+    ),  # a -> the other a, b -> the other b, two positions away
+    pytest.param(np.full((8, 8), 1 / 8), EIGHT, None, "broad", 1.0, "entropy 2.1 of 2.1 nats", id="uniform"),
+    pytest.param(_mixed(8), EIGHT, None, "mixed", 0.35, "top share 35 % to the previous token", id="mixed"),
+]
+
+
+@pytest.mark.parametrize(("weights", "tokens", "word_ids", "kind", "score", "fragment"), PATTERN_CASES)
+def test_describe_head_cases(
+    weights: np.ndarray, tokens: list[str], word_ids: list[int | None] | None, kind: str, score: float, fragment: str
+) -> None:
+    """Each hand-built map is named for the pattern it was built with, with the deciding share in the text."""
+    pattern = describe_head(weights, tokens, word_ids)
+    assert isinstance(pattern, HeadPattern)
+    assert pattern.kind == kind
+    assert pattern.score == pytest.approx(score)
+    assert fragment in pattern.text
+    assert pattern.kind in PATTERN_KINDS
+
+
+def test_describe_head_pieces_of_one_word_via_word_ids() -> None:
+    """Pieces of one word (same word_id, different strings) count as "same word"; without word_ids they do not."""
+    tokens = ["[CLS]", "new", "and", "##york", "[SEP]"]
+    weights = np.array(
+        [
+            [1.0, 0, 0, 0, 0],
+            [0, 0, 0, 1.0, 0],  # new -> ##york
+            [0.2, 0.2, 0.2, 0.2, 0.2],  # and spreads out
+            [0, 1.0, 0, 0, 0],  # ##york -> new
+            [0, 0, 0, 0, 1.0],
+        ]
+    )
+    with_ids = describe_head(weights, tokens, [None, 0, 1, 0, None])
+    assert with_ids.kind == "same_word" and with_ids.score == pytest.approx(2 / 3)
+    assert describe_head(weights, tokens).kind != "same_word"
+
+
+@pytest.mark.parametrize(
+    "tokens",
+    [
+        pytest.param(["[CLS]", "[SEP]"], id="T2-only-specials"),  # no word rows: every row is used
+        pytest.param(["[CLS]", "hi", "[SEP]"], id="T3-one-word"),  # one word row, no neighbours beyond specials
+        pytest.param(["x"], id="T1"),  # a single token: log(T) = 0
+    ],
+)
+def test_describe_head_tiny_maps_give_no_nan(tokens: list[str]) -> None:
+    """Tiny texts still give a pattern with finite numbers."""
+    t = len(tokens)
+    for weights in (np.full((t, t), 1 / t), np.eye(t)):
+        pattern = describe_head(weights, tokens)
+        assert pattern.kind in PATTERN_KINDS
+        assert math.isfinite(pattern.score) and math.isfinite(pattern.entropy)
+        assert all(math.isfinite(share) for _, share in pattern.shares)
+        assert "nan" not in pattern.text.lower()
+
+
+def test_describe_heads_on_the_real_model(traces: dict[str, Trace]) -> None:
+    """Layer 0, head 2 of MiniLM is a previous-token head; describe_heads equals describe_head per head."""
+    trace = traces["trained"]
+    patterns = describe_heads(trace.attentions[0], trace.tokens, trace.word_ids)
+    assert len(patterns) == trace.n_heads
+    assert patterns[2].kind == "previous" and patterns[2].score > 0.9
+    for head in (0, 2, 8):
+        alone = describe_head(trace.attentions[0, head], trace.tokens, trace.word_ids)
+        assert (alone.kind, alone.text) == (patterns[head].kind, patterns[head].text)
+        assert alone.score == pytest.approx(patterns[head].score, abs=1e-9)
+    layer4 = describe_heads(trace.attentions[4], trace.tokens, trace.word_ids)
+    assert sum(p.kind == "cls" for p in layer4) >= 6  # most of layer 4 parks on [CLS]
+
+
+def test_describe_head_shares_by_hand(traces: dict[str, Trace]) -> None:
+    """The previous-token share is the mean of w[i, i-1] over the word rows, computed here directly."""
+    trace = traces["trained"]
+    weights = trace.attentions[1, 8]
+    shares = dict(describe_head(weights, trace.tokens).shares)
+    rows = np.arange(1, trace.T - 1)
+    assert shares["previous"] == pytest.approx(weights[rows, rows - 1].mean(), abs=1e-6)
+    assert shares["next"] == pytest.approx(weights[rows, rows + 1].mean(), abs=1e-6)
+    assert shares["cls"] == pytest.approx(weights[rows, 0].mean(), abs=1e-6)
+
+
+def test_describe_head_rejects_bad_shapes() -> None:
+    """One (T, T) map for describe_head, (H, T, T) for describe_heads, T matching the tokens."""
+    with pytest.raises(ValueError, match=r"\(T, T\)"):
+        describe_head(np.ones((2, 3, 3)), ["a"] * 3)
+    with pytest.raises(ValueError, match=r"\(H, T, T\)"):
+        describe_heads(np.ones((3, 3)), ["a"] * 3)
+    with pytest.raises(ValueError, match="tokens has 2"):
+        describe_head(np.eye(3), ["a", "b"])
+
+
+# ---------------------------------------------------------------------------------------
+# Merging heads and the output projection
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layer", [0, 3, 5])
+def test_head_concat_equals_the_encoders_context(traces: dict[str, Trace], layer: int) -> None:
+    """Per-head A V laid side by side is the (T, D) context the encoder fed to W_o."""
+    trace = traces["trained"]
+    per_head, concat = head_concat(trace, layer)
+    d_head = per_head.shape[-1]
+    assert per_head.shape == (trace.n_heads, trace.T, d_head) and concat.shape == trace.contexts[layer].shape
+    np.testing.assert_allclose(concat, trace.contexts[layer], rtol=0, atol=TOL)
+    np.testing.assert_array_equal(concat[:, 2 * d_head : 3 * d_head], per_head[2])
+
+
+@pytest.mark.parametrize(("variant", "layer"), [("trained", 0), ("trained", 4), ("causal", 2), ("scale1", 5)])
+def test_project_output_rebuilds_the_whole_layer(
+    encoder: Encoder, traces: dict[str, Trace], variant: str, layer: int
+) -> None:
+    """LayerNorm(x + proj) then the feed-forward block gives exactly the layer's output hidden state."""
+    trace, c = traces[variant], encoder.config
+    proj = torch.from_numpy(project_output(encoder, trace, layer).copy())  # (T, D)
+    assert tuple(proj.shape) == (trace.T, c.d_model)
+    w = encoder.layer_weights(layer)
+    x = torch.from_numpy(trace.hidden_states[layer].copy())
+    h = F.layer_norm(x + proj, (c.d_model,), w.ln_attn_w, w.ln_attn_b, c.layer_norm_eps)
+    assert torch.isfinite(h).all()
+    ff = F.gelu(F.linear(h, w.w_ff_in, w.b_ff_in))
+    out = F.layer_norm(h + F.linear(ff, w.w_ff_out, w.b_ff_out), (c.d_model,), w.ln_ff_w, w.ln_ff_b, c.layer_norm_eps)
+    np.testing.assert_allclose(out.numpy(), trace.hidden_states[layer + 1], rtol=0, atol=1e-4)
+
+
+def test_project_output_is_not_the_identity(encoder: Encoder, traces: dict[str, Trace]) -> None:
+    """W_o really mixes the heads: the projection differs from the raw context."""
+    trace = traces["trained"]
+    assert np.abs(project_output(encoder, trace, 1) - trace.contexts[1]).max() > 0.1
+
+
+# ---------------------------------------------------------------------------------------
+# survey_layer: the heads view's one call
+# ---------------------------------------------------------------------------------------
+
+
+def _clearest_by_hand(trace: Trace) -> list[tuple[str, float, int, int]]:
+    """Per kind, the largest share over every layer and head (first of equals), best first."""
+    best: dict[str, tuple[float, int, int]] = {}
+    for layer in range(trace.n_layers):
+        for head, p in enumerate(describe_heads(trace.attentions[layer], trace.tokens, trace.word_ids)):
+            if p.kind not in ("broad", "mixed") and p.score > best.get(p.kind, (0.0,))[0]:
+                best[p.kind] = (p.score, layer, head)
+    return [(kind, *rest) for kind, rest in sorted(best.items(), key=lambda kv: -kv[1][0])]
+
+
+@pytest.mark.parametrize(("variant", "layer", "head"), [("trained", 0, 2), ("trained", 3, 1), ("causal", 5, 11)])
+def test_survey_layer_describes_picks_and_joins(
+    encoder: Encoder, traces: dict[str, Trace], variant: str, layer: int, head: int
+) -> None:
+    """Patterns are describe_heads'; clearest spans every layer; shown starts at the chosen head with distinct kinds."""
+    trace = traces[variant]
+    survey = survey_layer(encoder, trace, layer, head)
+    expected = describe_heads(trace.attentions[layer], trace.tokens, trace.word_ids)
+    assert [p.text for p in survey.patterns] == [p.text for p in expected]
+    assert [(e.kind, e.score, e.layer, e.head) for e in survey.clearest] == _clearest_by_hand(trace)
+    assert survey.shown[0] == head and len(survey.shown) == len(set(survey.shown)) <= 3
+    kinds = [survey.patterns[h].kind for h in survey.shown]
+    assert len(set(kinds)) == len(kinds)  # every head shown does something else
+    np.testing.assert_array_equal(survey.maps, trace.attentions[layer, list(survey.shown)])
+    per_head, joined = head_concat(trace, layer)
+    np.testing.assert_array_equal(survey.joined, joined)
+    np.testing.assert_array_equal(survey.projected, project_output(encoder, trace, layer))
+    assert (survey.n_heads, survey.d_head) == (trace.n_heads, per_head.shape[-1]) == (12, 32)
+
+
+def test_survey_layer_hides_specials_in_the_maps_it_shows(encoder: Encoder, traces: dict[str, Trace]) -> None:
+    """With hide_specials, the maps to draw have [CLS]/[SEP] columns at 0 and rows summing to 1."""
+    survey = survey_layer(encoder, traces["trained"], 4, 1, hide_specials=True)
+    np.testing.assert_array_equal(survey.maps[..., [0, -1]], 0)
+    np.testing.assert_allclose(survey.maps.sum(axis=-1), 1, atol=1e-5)
+    with pytest.raises(ValueError, match="read-only"):
+        survey.maps[0, 0, 0] = 1.0
+
+
+@pytest.mark.parametrize(
+    ("layer", "head", "fragment"), [(6, 0, r"layer must be in 0\.\.5"), (0, 12, r"first_head must be in 0\.\.11")]
+)
+def test_survey_layer_rejects_bad_indices(
+    encoder: Encoder, traces: dict[str, Trace], layer: int, head: int, fragment: str
+) -> None:
+    """A layer or head outside the trace is a ValueError naming it."""
+    with pytest.raises(ValueError, match=fragment):
+        survey_layer(encoder, traces["trained"], layer, head)
