@@ -1,7 +1,7 @@
 import streamlit as st
 
 from qkv_core.heads import default_query
-from qkv_ui import attention_views as views
+from qkv_ui import attention as views
 from qkv_ui import urlstate
 from qkv_ui.model import MAX_TEXT_CHARS, get_encoder, get_trace, model_name
 from qkv_ui.pages import HOME
