@@ -50,8 +50,10 @@ MARKER_ENV = (
 
 
 def _uv(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "uv", *args], env=env, check=check, text=True,
-                          capture_output=True)
+    # uv's own binary: ``python -m uv`` would offer uv this venv's Python as the one to build with
+    from uv import find_uv_bin
+
+    return subprocess.run([find_uv_bin(), *args], env=env, check=check, text=True, capture_output=True)
 
 
 def clean_env(cache: Path | None = None) -> dict[str, str]:

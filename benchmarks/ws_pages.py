@@ -2,13 +2,14 @@
 
 No browser: a ``websockets`` client sends the ``BackMsg`` a browser sends when it opens a page
 (``rerun_script`` with the page's name and query string) and reads ``ForwardMsg`` frames until
-``script_finished``. Each visit is a fresh connection, so a fresh session, as a new visitor's would be.
+``script_finished``. Each visit is a connection of its own, so a session of its own, as a new visitor's would be.
 The server's memory is read after each page: what a host that keeps the server running will see.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 
 from .common import rss_mb
@@ -38,41 +39,47 @@ class Visit:
     rss_mb: float
 
 
-async def _visit(port: int, page_name: str, query: str, timeout: float) -> tuple[int, list[str], str]:
-    import websockets
+async def _visit(ws, page_name: str, query: str, timeout: float) -> tuple[int, list[str], str]:
+    """Run one page on an open connection as a browser opening it would; what it rendered."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-    url = f"ws://127.0.0.1:{port}/_stcore/stream"
-    async with websockets.connect(url, subprotocols=["streamlit"], max_size=None, open_timeout=timeout) as ws:
-        msg = BackMsg()
-        msg.rerun_script.query_string = query
-        msg.rerun_script.page_name = page_name
-        await ws.send(msg.SerializeToString())
-        elements, exceptions = 0, []
-        async with asyncio.timeout(timeout):
-            while True:
-                frame = ForwardMsg.FromString(await ws.recv())
-                kind = frame.WhichOneof("type")
-                if kind == "delta" and frame.delta.WhichOneof("type") == "new_element":
-                    elements += 1
-                    element = frame.delta.new_element
-                    if element.WhichOneof("type") == "exception":
-                        exceptions.append(f"{element.exception.type}: {element.exception.message}")
-                elif kind == "script_finished":
-                    status = ForwardMsg.ScriptFinishedStatus.Name(frame.script_finished)
-                    return elements, exceptions, status
+    msg = BackMsg()
+    msg.rerun_script.query_string = query
+    msg.rerun_script.page_name = page_name
+    await ws.send(msg.SerializeToString())
+    elements, exceptions = 0, []
+    async with asyncio.timeout(timeout):
+        while True:
+            frame = ForwardMsg.FromString(await ws.recv())
+            kind = frame.WhichOneof("type")
+            if kind == "delta" and frame.delta.WhichOneof("type") == "new_element":
+                elements += 1
+                element = frame.delta.new_element
+                if element.WhichOneof("type") == "exception":
+                    exceptions.append(f"{element.exception.type}: {element.exception.message}")
+            elif kind == "script_finished":
+                return elements, exceptions, ForwardMsg.ScriptFinishedStatus.Name(frame.script_finished)
 
 
 def visit_all(port: int, pid: int, visits=VISITS, timeout: float = 120, settle_s: float = 1.0) -> list[Visit]:
-    """Open each page in turn on the server at ``port`` (process ``pid``); its memory after each."""
+    """Open each page in turn on the server at ``port`` (process ``pid``); its memory after each.
+
+    Every visit is its own session (a connection of its own) and stays open until the last one is
+    measured, like visitors who keep their tabs open.
+    """
+    import websockets
 
     async def run() -> list[Visit]:
         seen = []
-        for label, page_name, query in visits:
-            elements, exceptions, status = await _visit(port, page_name, query, timeout)
-            await asyncio.sleep(settle_s)  # let the session's last messages and caches settle
-            seen.append(Visit(label, elements, tuple(exceptions), status, rss_mb(pid)))
+        async with contextlib.AsyncExitStack() as stack:
+            for label, page_name, query in visits:
+                ws = await stack.enter_async_context(websockets.connect(
+                    f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"], max_size=None,
+                    open_timeout=timeout))
+                elements, exceptions, status = await _visit(ws, page_name, query, timeout)
+                await asyncio.sleep(settle_s)  # let the run's last messages and caches settle
+                seen.append(Visit(label, elements, tuple(exceptions), status, rss_mb(pid)))
         return seen
 
     return asyncio.run(run())
