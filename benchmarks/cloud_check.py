@@ -167,7 +167,8 @@ def installed(python: str) -> dict[str, dict]:
     script = (
         "import json, os, re\nfrom importlib import metadata\nout = {}\n"
         "for d in metadata.distributions():\n"
-        "    size = sum(os.path.getsize(d.locate_file(f)) for f in (d.files or []) if os.path.isfile(d.locate_file(f)))\n"
+        "    paths = [d.locate_file(f) for f in (d.files or [])]\n"
+        "    size = sum(os.path.getsize(p) for p in paths if os.path.isfile(p))\n"
         "    reqs = [r for r in (d.requires or []) if 'extra ==' not in r]\n"
         "    out[re.sub(r'[-_.]+', '-', d.metadata['Name']).lower()] = "
         "{'version': d.version, 'mb': size / 2**20, 'requires': reqs}\n"

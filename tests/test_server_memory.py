@@ -30,7 +30,8 @@ encoder = load_pretrained()
 encoder.trace("The animal didn't cross the street because it was too tired.")
 encoder.trace("The animal didn't cross the street.", causal=True, scale=1.0)
 encoder.embed(["a short one", "and a somewhat longer sentence than that"])
-print(json.dumps(sorted({name.split('.')[0] for name in sys.modules} | {n for n in sys.modules if n.startswith('torch._')})))
+top = {name.split('.')[0] for name in sys.modules}
+print(json.dumps(sorted(top | {name for name in sys.modules if name.startswith('torch._')})))
 """
 
 
