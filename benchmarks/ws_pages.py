@@ -26,11 +26,13 @@ VISITS: tuple[tuple[str, str, str], ...] = (
     ("attention?view=context", "attention", "view=context"),
     ("attention?view=scaling", "attention", "view=scaling"),
 )
+# The error box qkv_ui.model shows when the model cannot load (say, a host without its package).
+MODEL_FAILED = "The pretrained model could not be loaded"
 
 
 @dataclass(frozen=True)
 class Visit:
-    """What one page visit showed: how many elements, which exceptions, and the server's memory after it."""
+    """What one page visit showed: how many elements, which exceptions (or a failed model load), memory after."""
 
     label: str
     elements: int
@@ -41,6 +43,7 @@ class Visit:
 
 async def _visit(ws, page_name: str, query: str, timeout: float) -> tuple[int, list[str], str]:
     """Run one page on an open connection as a browser opening it would; what it rendered."""
+    from streamlit.proto.Alert_pb2 import Alert
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -58,6 +61,9 @@ async def _visit(ws, page_name: str, query: str, timeout: float) -> tuple[int, l
                 element = frame.delta.new_element
                 if element.WhichOneof("type") == "exception":
                     exceptions.append(f"{element.exception.type}: {element.exception.message}")
+                elif element.WhichOneof("type") == "alert" and element.alert.format == Alert.ERROR:
+                    if element.alert.body.startswith(MODEL_FAILED):  # /lookup's own error boxes are content
+                        exceptions.append(f"error box: {element.alert.body}")
             elif kind == "script_finished":
                 return elements, exceptions, ForwardMsg.ScriptFinishedStatus.Name(frame.script_finished)
 
