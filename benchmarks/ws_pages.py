@@ -2,8 +2,9 @@
 
 No browser: a ``websockets`` client sends the ``BackMsg`` a browser sends when it opens a page
 (``rerun_script`` with the page's name and query string) and reads ``ForwardMsg`` frames until
-``script_finished``. Each visit is a connection of its own, so a session of its own, as a new visitor's would be.
-The server's memory is read after each page: what a host that keeps the server running will see.
+``script_finished``. Each visit is a connection of its own, so a session of its own, as a new
+visitor's would be. The server's memory is read after each page: what a host that keeps the server
+running will see.
 """
 
 from __future__ import annotations

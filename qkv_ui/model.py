@@ -44,7 +44,7 @@ TRACE_MAX_ENTRIES = 6
 
 
 def _nbytes(value: object) -> int:
-    """Bytes of the arrays and tensors in a (frozen dataclass) result, counted once each."""
+    """Bytes of the arrays and tensors in a (frozen dataclass) result."""
     if isinstance(value, np.ndarray):
         return value.nbytes
     if isinstance(value, torch.Tensor):
