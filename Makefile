@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+CLOUD_PYTHON ?= 3.12
+LOCAL_TORCH := torch==2.13.0+cpu
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast bench load install install-dev browser-deps clean
+.PHONY: run test test-fast bench load cloud-check install install-dev browser-deps clean
 
 run: $(VENV)/.runtime  ## serve the app on http://localhost:$(PORT)
 	$(PY) -m streamlit run app.py --server.port $(PORT)
@@ -22,18 +24,33 @@ bench: $(VENV)/.dev browser-deps  ## write bench-results.json (medians of repeat
 load: $(VENV)/.dev browser-deps  ## 10 concurrent browser visitors for 60 s: latency, errors, leaks, server RSS
 	$(PY) -m benchmarks load
 
+cloud-check: $(VENV)/.dev  ## Community Cloud's install (fresh Python 3.12 venv, uv, requirements.txt), then every page
+	$(PY) -m benchmarks.cloud_check --python $(CLOUD_PYTHON)
+
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -r requirements.txt
+# requirements.txt links PyTorch's CPU wheel directly on Linux x86_64. A machine whose pip already
+# holds that wheel (a find-links folder, like this project's machines) installs its own copy instead:
+# the links give way to a plain pin, which that copy satisfies. Anywhere else the file is used as is.
+$(VENV)/requirements.txt: requirements.txt | $(VENV)/bin/python
+	@if $(PY) -m pip install --quiet --no-index --no-deps '$(LOCAL_TORCH)' >/dev/null 2>&1; then \
+		echo "torch: $(LOCAL_TORCH) from this machine's own wheel (pip's find-links)"; \
+		{ grep -v '^torch @ ' requirements.txt; echo '$(LOCAL_TORCH)'; } > $@; \
+	else \
+		cp requirements.txt $@; \
+	fi
+
+$(VENV)/.runtime: $(VENV)/requirements.txt
+	$(PY) -m pip install --quiet -r $(VENV)/requirements.txt
 	touch $@
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	grep -v '^-r requirements.txt' requirements-dev.txt > $(VENV)/requirements-dev.txt
+	$(PY) -m pip install --quiet -r $(VENV)/requirements.txt -r $(VENV)/requirements-dev.txt
 	touch $@
 
 node_modules/axe-core/axe.min.js: package.json  ## axe-core, injected into pages by the accessibility tests

@@ -110,6 +110,22 @@ def _server_rss() -> dict[str, float]:
     return {"rss_mb_after_attention": statistics.median(values)}
 
 
+def _all_pages_rss() -> dict[str, float]:
+    """Server memory after home, /smoothing, /lookup and every /attention view, each a session of its own."""
+    from tests.browser.server import StreamlitServer
+
+    from .ws_pages import problems, visit_all
+
+    values = []
+    for _ in range(3):
+        with StreamlitServer() as srv:
+            visits = visit_all(srv.port, srv.proc.pid)
+        failed = problems(visits)
+        assert not failed, f"pages failed during the benchmark: {failed}"
+        values.append(visits[-1].rss_mb)
+    return {"rss_mb_after_all_pages": statistics.median(values)}
+
+
 def run() -> dict[str, float]:
     """All /attention figures."""
-    return {**_forward_figures(), **_rerun_figure(), **_server_rss()}
+    return {**_forward_figures(), **_rerun_figure(), **_server_rss(), **_all_pages_rss()}

@@ -18,6 +18,8 @@ FIGURES = {
     "attention_rerun_ms": ("/attention rerun after a head change (AppTest, ms)", "≤ 50", lambda v: v <= 50),
     "walkthrough_rerun_ms": ("step view rerun after another token, 128 tokens (ms)", "≤ 50", lambda v: v <= 50),
     "rss_mb_after_attention": ("server memory after /attention rendered (MB)", "≤ 450", lambda v: v <= 450),
+    "rss_mb_after_all_pages": ("… after every page and every /attention view, a session each (MB)", "≤ 600",
+                               lambda v: v <= 600),
     "smoothing_rerun_ms": ("/smoothing rerun after a σ change, n = 2,000 (ms)", "≤ 30", lambda v: v <= 30),
     "smooth_100k_ms": ("`smooth` at n = 100,000 (ms)", "", None),
     "smooth_vs_scipy_ratio": ("… ÷ scipy `gaussian_filter1d`, same run", "≤ 1.5", lambda v: v <= 1.5),
@@ -31,6 +33,9 @@ FIGURES = {
     "load_browser_cpu_pct": ("… the 10 visitors' Chromium on the same machine (% of one core)", "", None),
     "load_errors": ("… errors", "0", lambda v: v == 0),
     "load_leaks": ("… sessions that saw another session's text", "0", lambda v: v == 0),
+    "cloud_install_s": ("`make cloud-check`: fresh uv install of requirements.txt, empty cache (s)", "", None),
+    "cloud_site_packages_mb": ("… site-packages (MiB)", "", None),
+    "cloud_rss_mb_after_all_pages": ("… server memory after every page and view (MB)", "≤ 600", lambda v: v <= 600),
     "soak_rss_growth_pct": ("1,000 /attention reruns: memory growth after warm-up (%)", "≤ 5", lambda v: v <= 5),
 }
 

@@ -152,7 +152,7 @@ def _attend(
         padding = ~key_mask.unsqueeze(-2)  # (..., 1, T_k)
         blocked = padding if blocked is None else blocked | padding
     if blocked is not None:
-        full = torch.broadcast_shapes(scaled.shape, blocked.shape)
+        full = torch.broadcast_tensors(scaled, blocked)[0].shape  # views only (broadcast_shapes imports sympy: ~35 MB)
         if full != scaled.shape:  # a mask with extra leading dims widens the result
             scaled = scaled.expand(full).clone()  # (..., T_q, T_k) widened
         scaled.masked_fill_(blocked, mask_value(scaled.dtype))  # (..., T_q, T_k), in place

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 import torch
 
@@ -43,16 +48,69 @@ def model_name(encoder: Encoder) -> str:
     return BUNDLED_NAME if encoder.path == bundled else encoder.path.name
 
 
-# A 512-token trace holds ~100 MB of arrays; 24 of them took a server to 3 GB (Community Cloud's ceiling
-# is 2.7 GB). Six entries (~600 MB at worst) still cover a text plus its what-if variants and a few recent texts.
-@st.cache_resource(max_entries=6, show_spinner=False)
-def _trace(path: str, text: str, causal: bool, scale: float | None) -> Trace:
-    return _load(path).trace(text, causal=causal, scale=scale)
+# A 512-token trace holds 95 MB of arrays, a 20-token one about 1 MB. Community Cloud may give an app as
+# little as 690 MB, and the server itself sits near 500 MB after every page (README): the traces kept are
+# bounded by bytes, not only by count. 200 MB keeps a long text and its what-if variant (two traces per
+# rerun) plus recent short texts; six entries at most, as before.
+TRACE_BUDGET_BYTES = 200 * 2**20
+TRACE_MAX_ENTRIES = 6
+
+
+def _nbytes(value: object) -> int:
+    """Bytes of the arrays and tensors in a (frozen dataclass) result."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, torch.Tensor):
+        return value.element_size() * value.nelement()
+    if dataclasses.is_dataclass(value):
+        return sum(_nbytes(getattr(value, f.name)) for f in dataclasses.fields(value))
+    if isinstance(value, (list, tuple)):
+        return sum(_nbytes(v) for v in value)
+    return 0
+
+
+class TraceCache:
+    """The most recently used traces, within a byte budget (the newest is kept even if it alone is over)."""
+
+    def __init__(self, budget_bytes: int = TRACE_BUDGET_BYTES, max_entries: int = TRACE_MAX_ENTRIES):
+        self.budget_bytes, self.max_entries = budget_bytes, max_entries
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple, tuple[Trace, int]] = OrderedDict()
+
+    @property
+    def nbytes(self) -> int:
+        with self._lock:
+            return sum(size for _, size in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: tuple, make: Callable[[], Trace]) -> Trace:
+        """The trace cached under ``key``, or ``make()``'s, cached (least recently used ones give way)."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key][0]
+        trace = make()  # outside the lock: other sessions' cached traces stay available meanwhile
+        with self._lock:
+            self._items[key] = (trace, _nbytes(trace))
+            self._items.move_to_end(key)
+            while len(self._items) > 1 and (len(self._items) > self.max_entries or
+                                            sum(size for _, size in self._items.values()) > self.budget_bytes):
+                self._items.popitem(last=False)
+            return trace
+
+
+@st.cache_resource(show_spinner=False)
+def _traces() -> TraceCache:
+    return TraceCache()  # one per server; "Clear cache" empties it with the model
 
 
 def get_trace(encoder: Encoder, text: str, causal: bool = False, scale: float | None = None) -> Trace:
     """A cached forward pass of ``text`` (read-only arrays; shared between sessions)."""
-    return _trace(str(encoder.path), text[:MAX_TEXT_CHARS], causal, scale)
+    text = text[:MAX_TEXT_CHARS]
+    path = str(encoder.path)
+    return _traces().get((path, text, causal, scale), lambda: _load(path).trace(text, causal=causal, scale=scale))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
