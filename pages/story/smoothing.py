@@ -2,6 +2,7 @@ import streamlit as st
 
 from qkv_core import series, smoothing
 from qkv_ui import charts, export, urlstate
+from qkv_ui.frame import focus
 from qkv_ui.pages import LOOKUP
 from qkv_ui.smoothing_state import MAX_CELLS, PARAMS, SOURCES, W_CORNER, pick_focus, read_upload, real_series, refuse
 
@@ -67,14 +68,14 @@ gauss = smoothing.focus(values, sigma, trunc, t, MAX_CELLS)  # Gaussian smoothin
 st.subheader("1 · Each point becomes an average of its neighbours")
 lines = {"raw": values, "Gaussian": gauss.smoothed}
 export.show_chart(charts.series_lines(lines, t, title="Raw and smoothed", y_title=y_title), "qkv-smoothing-series",
-                  width="stretch")
+                  width="stretch", container=focus("series"))
 st.caption(f"Step {t}: raw {values[t]:.3f} → smoothed {gauss.smoothed[t]:.3f}. Slide σ up and the line flattens; "
            "slide it down to 0.5 and the smoothed line hugs the raw one, as each point keeps most of its own weight.")
 
 st.subheader(f"2 · The weights behind step {t}")
 lo, hi = gauss.window
 export.show_chart(charts.focus_weights(values, gauss.row, t, lo, hi, title="Weights for the focus step"),
-                  f"qkv-smoothing-weights-step{t}", width="stretch")
+                  f"qkv-smoothing-weights-step{t}", width="stretch", container=focus("weights"))
 st.caption(f"Bars: how much each step counts toward step {t}; they add up to 1. Only the {gauss.reach} "
            f"steps within r = {gauss.radius} count, the nearest most, and their values play no part. "
            "Lower the cut-off to clip the bump; near either end of the series the clipped bump is rescaled to sum to 1.")
@@ -104,7 +105,7 @@ sigv = st.slider("σᵥ, value tolerance (× the series' spread)", 0.05, 3.0, st
 aware = smoothing.content_aware_focus(gauss, sigv)  # the same, weights also set by the values
 export.show_chart(charts.series_lines({**lines, "content-aware": aware.smoothed}, t, y_title=y_title,
                                        title="Position only vs position and value"), "qkv-smoothing-compare",
-                  width="stretch")
+                  width="stretch", container=focus("content"))
 st.caption(f"Largest gap between the two smoothed lines: {aware.gap:.3f}. Slide σᵥ up and the "
            "content-aware line turns into the Gaussian one, the gap shrinking toward 0. Slide it down and the "
            "edges of the Steps series stay sharp while the flat stretches are still smoothed.")

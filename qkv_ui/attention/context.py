@@ -7,7 +7,8 @@ import streamlit as st
 
 from qkv_core import vectors
 from qkv_core.encoder import Encoder
-from qkv_ui import charts, export, urlstate
+from qkv_ui import charts, export
+from qkv_ui.frame import focus, urlstate
 from qkv_ui.model import get_trace
 
 RIVER = "We sat on the bank of the river and watched the water."
@@ -52,6 +53,7 @@ def context_view(encoder: Encoder) -> None:
     pair = vectors.compare_word(traces, chosen, k=5)
     sims = pair.cosines
     export.show_chart(charts.cosine_by_layer(sims, word), "qkv-attention-context-cosine", width="stretch",
+                      container=focus("context"),
                       csv=export.CsvTable(sims, [str(i) for i in range(len(sims))], ["cosine"], "layer"))
     pieces = [len(s.pieces) for s in chosen]
     st.caption(

@@ -11,6 +11,7 @@ from qkv_core.encoder import Encoder
 from qkv_core.matrix import window
 from qkv_ui import charts, export
 from qkv_ui.attention.common import WINDOW, Selection
+from qkv_ui.frame import focus
 
 KIND_NAMES = {"previous": "previous token", "next": "next token", "self": "itself", "cls": "[CLS]", "sep": "[SEP]",
               "same_word": "same word elsewhere"}
@@ -34,7 +35,7 @@ def heads_view(encoder: Encoder, sel: Selection) -> None:
     all_labels = [f"{i}: {t}" for i, t in enumerate(tokens)]
     labels = all_labels[start:stop]
     cell = max(3, min(12, 200 // max(stop - start, 1)))
-    for col, h, w in zip(st.columns(len(survey.shown)), survey.shown, survey.maps):
+    for col, h, w in zip(focus("head-maps").columns(len(survey.shown)), survey.shown, survey.maps):
         export.show_chart(charts.heatmap(
             w[start:stop, start:stop], labels, labels, title=f"head {h + 1}", row_title="query", col_title="key",
             domain=(0.0, 1.0), cell=cell, show_numbers=False), f"qkv-attention-layer{layer + 1}-head{h + 1}",

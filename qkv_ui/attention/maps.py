@@ -10,6 +10,7 @@ from qkv_core.heads import overview_blocks
 from qkv_core.matrix import window
 from qkv_ui import charts, export
 from qkv_ui.attention.common import WINDOW, Selection
+from qkv_ui.frame import focus
 
 
 def _pick_head() -> None:
@@ -58,7 +59,8 @@ def map_view(encoder: Encoder, sel: Selection) -> None:
     q = sel.token
     st.markdown(f"**Row {q}: where this query token looks**" + (" (its 40 largest weights)" if T > 40 else ""))
     export.show_chart(charts.attention_row(weights[q], tokens), sel.file_name(f"token{q}"),
-                      title=f"Layer {sel.layer + 1}, head {sel.head + 1}: where token {q} looks", width="stretch")
+                      title=f"Layer {sel.layer + 1}, head {sel.head + 1}: where token {q} looks", width="stretch",
+                      container=focus("row"))
     top = int(weights[q].argmax())
     st.caption(
         f"Row {q} is one softmax: all its weights are positive and add up to 1. Its largest weight, "

@@ -7,7 +7,8 @@ import streamlit as st
 
 from qkv_core import scaling
 from qkv_core.encoder import Encoder, Trace
-from qkv_ui import charts, export, urlstate
+from qkv_ui import charts, export
+from qkv_ui.frame import focus, urlstate
 from qkv_ui.model import get_trace
 
 D_CHOICES = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -29,7 +30,7 @@ def scaling_view(encoder: Encoder, trace: Trace) -> None:
     d = int(st.session_state["d"])
     stats = scaling.dot_product_spread(d)
     export.show_chart(charts.score_histogram(stats.scores, stats.scaled_scores, d), f"qkv-attention-scaling-d{d}",
-                      width="stretch")
+                      width="stretch", container=focus("spread"))
     c1, c2, c3 = st.columns(3)
     c1.metric("spread of q·k", f"{stats.std_raw:.2f}", help=f"√d = {np.sqrt(d):.2f}")
     c2.metric("spread of q·k / √d", f"{stats.std_scaled:.2f}")

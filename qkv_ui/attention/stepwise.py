@@ -11,6 +11,8 @@ from qkv_core.encoder import Encoder
 from qkv_core.matrix import window
 from qkv_ui import charts, export
 from qkv_ui.attention.common import WINDOW, Selection
+from qkv_ui.frame import focus
+from qkv_ui.presenter import PRESENT
 
 
 def steps_view(encoder: Encoder, sel: Selection) -> None:
@@ -36,8 +38,9 @@ def steps_view(encoder: Encoder, sel: Selection) -> None:
         "weight": step.weights,
     })
     start, stop = window(trace.T, sel.token, 2 * WINDOW)
-    st.dataframe(
-        table.iloc[start:stop], hide_index=True, width="stretch", height=min(38 + 35 * (stop - start), 420),
+    focus("step-table").dataframe(  # on a projector, short enough to share the screen with the tour's banner
+        table.iloc[start:stop], hide_index=True, width="stretch",
+        height=min(38 + 35 * (stop - start), 250 if st.session_state.get(PRESENT) else 420),
         column_config={"weight": st.column_config.ProgressColumn("weight", min_value=0.0, max_value=1.0, format="%.4f"),
                        "q · k": st.column_config.NumberColumn(format="%.3f"),
                        f"× {step.scale:.4f}": st.column_config.NumberColumn(format="%.3f")},
