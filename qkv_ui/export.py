@@ -166,38 +166,44 @@ def chart_downloads(
 PROJECTOR_TEXT_PX = 14  # the smallest chart text in presenter mode, as displayed
 PROJECTOR_MAX_HEIGHT = 230  # a chart's plot in presenter mode: fits a 480 px screen under the tour's banner
 _PROJECTOR_CONFIG = {
-    "axis": {"labelFontSize": PROJECTOR_TEXT_PX, "titleFontSize": PROJECTOR_TEXT_PX},
+    "axis": {"labelFontSize": PROJECTOR_TEXT_PX, "titleFontSize": PROJECTOR_TEXT_PX, "titlePadding": 6,
+             "labelPadding": 3},
     "legend": {"labelFontSize": PROJECTOR_TEXT_PX, "titleFontSize": PROJECTOR_TEXT_PX},
     "header": {"labelFontSize": PROJECTOR_TEXT_PX, "titleFontSize": PROJECTOR_TEXT_PX},
-    "title": {"fontSize": PROJECTOR_TEXT_PX + 2, "subtitleFontSize": PROJECTOR_TEXT_PX},
+    "title": {"fontSize": PROJECTOR_TEXT_PX + 2, "subtitleFontSize": PROJECTOR_TEXT_PX, "offset": 6},
     "text": {"fontSize": PROJECTOR_TEXT_PX},
 }
 
 
-def _text_marks(node: Any) -> Any:
-    """The spec tree with every text mark's font at least PROJECTOR_TEXT_PX (cell numbers set their own)."""
+def _projected(node: Any, legend_px: int) -> Any:
+    """The spec tree with text marks at least PROJECTOR_TEXT_PX (cell numbers set their own size) and colour
+    legends at most ``legend_px`` long (a legend longer than the plot is cut off)."""
     if isinstance(node, list):
-        return [_text_marks(v) for v in node]
+        return [_projected(v, legend_px) for v in node]
     if not isinstance(node, dict):
         return node
-    out = {k: _text_marks(v) for k, v in node.items() if k != "datasets"} | (
-        {"datasets": node["datasets"]} if "datasets" in node else {})
+    out = {k: (v if k == "datasets" else _projected(v, legend_px)) for k, v in node.items()}
     mark = out.get("mark")
     if isinstance(mark, dict) and mark.get("type") == "text":
         out["mark"] = {**mark, "fontSize": max(mark.get("fontSize", 0), PROJECTOR_TEXT_PX)}
+    if isinstance(out.get("gradientLength"), (int, float)):
+        out["gradientLength"] = min(out["gradientLength"], legend_px)
     return out
 
 
 def for_projector(spec: dict) -> dict:
     """A presenter-mode copy of a chart: text at least 14 px, the plot at most PROJECTOR_MAX_HEIGHT tall."""
-    out = _text_marks(spec)
+    height = spec.get("height")
+    if isinstance(height, (int, float)):  # a short chart's axis and legend need room for the larger text
+        height = min(PROJECTOR_MAX_HEIGHT, height + PROJECTOR_TEXT_PX if height < 120 else height)
+    out = _projected(spec, legend_px=int(height - 3 * PROJECTOR_TEXT_PX) if isinstance(height, (int, float))
+                     else PROJECTOR_MAX_HEIGHT)
+    if isinstance(height, (int, float)):
+        out["height"] = height
     config = dict(out.get("config", {}))
     for part, fonts in _PROJECTOR_CONFIG.items():
         config[part] = {**config.get(part, {}), **fonts}
     out["config"] = config
-    height = out.get("height")
-    if isinstance(height, (int, float)):  # a short chart's axis and legend need room for the larger text
-        out["height"] = min(PROJECTOR_MAX_HEIGHT, height + PROJECTOR_TEXT_PX if height < 120 else height)
     return out
 
 

@@ -68,7 +68,7 @@ PRESENTER_CSS = """
   + [data-testid="stElementContainer"]:has(> [data-testid="stMarkdown"]) { display: none; }
 [data-testid="stMain"] [data-testid="stTooltipIcon"]:has(button[aria-label^="Help for"]) { display: none; }
 [class*="st-key-fineprint"], [class*="st-key-export-"] { display: none; }
-.st-key-presenter-narration p { font-size: 1.2rem; line-height: 1.4; }
+.st-key-presenter-narration p { font-size: 1.15rem; line-height: 1.4; }
 .st-key-presenter-counter p { font-size: 0.9rem; }
 @media (max-width: 1099px) {  /* a projector: the step's block shares 480 px with the banner */
   [class*="st-key-focus-"] h3 { font-size: 1.25rem; padding: 0.25rem 0; }
@@ -89,6 +89,7 @@ STAGE_JS = """
 <script>
 (() => {
   const w = window, doc = document, STEP = "__STEP__", FOCUS = __FOCUS__;
+  const DRAWN = '.vega-embed svg, .vega-embed canvas, [data-testid="stDataFrame"] canvas, pre';
   const TAKES_ARROWS = 'input, textarea, select, [contenteditable="true"], [role="slider"], [role="textbox"], '
     + '[role="radio"], [role="option"], [role="tab"], [role="grid"], [role="gridcell"], canvas';
   if (!w.__qkvStageKeys) {
@@ -122,10 +123,11 @@ STAGE_JS = """
       } else {
         main.scrollTop = 0;
       }
-      steady = (target || !FOCUS) && lastTop !== null && Math.abs(main.scrollTop - lastTop) < 1 ? steady + 1 : 0;
+      const drawn = !FOCUS || (target && target.querySelector(DRAWN));  // a chart or table has rendered in it
+      steady = drawn && lastTop !== null && Math.abs(main.scrollTop - lastTop) < 1 ? steady + 1 : 0;
       lastTop = main.scrollTop;
     }
-    if (steady < 5 && Date.now() - started < 8000) setTimeout(place, 120);
+    if (steady < 5 && Date.now() - started < 60000) setTimeout(place, 120);  // a cold server may take a while
   };
   place();
 })();
@@ -224,11 +226,11 @@ def _presenter_banner(info: PageInfo, pages: dict[PageInfo, st.Page]) -> tuple[p
             back = st.button("Previous", key=PREV, icon=":material/arrow_back:", disabled=index == 0,
                              help="Keys: ← or Page Up")
             with st.container(gap="small"):
-                with st.container(key="presenter-counter"):
-                    st.markdown(f"**Step {presenter.counter(index)}** · {info.title}")
+                with st.container(key="presenter-counter", horizontal=True, gap="small"):
+                    st.markdown(f"**Step {presenter.counter(index)}** · {info.title}", width="content")
+                    changed = st.empty()
                 with st.container(key="presenter-narration"):
                     st.markdown(step.narration)  # our own fixed text
-                changed = st.empty()
             forward = st.button("Next", key=NEXT, icon=":material/arrow_forward:", icon_position="right",
                                 disabled=index == last, type="primary", help="Keys: → or Page Down")
     # Our own script and data (step number, a container key): never user input.
@@ -243,7 +245,7 @@ def _say_changes(step: presenter.Step, slot: DeltaGenerator) -> None:
     """When the view no longer is the step's (the presenter moved a control), say which controls changed."""
     changed = presenter.changed_controls(step, view_params())
     if changed:
-        slot.caption("The narration describes the step's own settings; changed since: " + ", ".join(changed) + ".")
+        slot.caption("· changed since this step's view: " + ", ".join(changed))
 
 
 def _go_to(index: int, pages: dict[PageInfo, st.Page]) -> None:

@@ -34,8 +34,8 @@ class Step:
 
 
 STEPS: tuple[Step, ...] = (
-    Step(HOME, "Every page ahead builds a matrix of weights whose rows sum to 1 and multiplies it by the values; "
-               "only the way the weights are found changes.", focus="picture"),
+    Step(HOME, "Every page builds a matrix of weights whose rows sum to 1 and multiplies it by the values; "
+               "only how the weights are found changes.", focus="picture"),
     Step(SMOOTHING, "Smoothing: each point becomes a weighted average of its neighbours, and the bars under step 78 "
                     "show that distance alone sets the weights.", focus="weights"),
     Step(SMOOTHING, "Widen σ to 20 and each point averages over about 120 neighbours: the noise is gone, and so are "

@@ -332,3 +332,36 @@ def test_every_chart_says_what_it_shows():
         at = open_page(script, params)
         for spec in chart_specs(at):
             assert named(spec), (script, params, json.dumps(spec)[:300])
+
+
+def _walk(node):
+    """Every dict in a spec tree (datasets left out)."""
+    if isinstance(node, dict):
+        yield node
+        for key, value in node.items():
+            if key != "datasets":
+                yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+@pytest.mark.parametrize(("name", "build", "_"), BUILDERS, ids=[b[0] for b in BUILDERS])
+def test_presenter_mode_draws_every_chart_for_a_projector(name, build, _):
+    """Text at least 14 px (config and cell numbers), no plot taller than a projector allows, legends fit."""
+    spec = build()
+    before = json.dumps({k: v for k, v in spec.items() if k != "datasets"}, sort_keys=True)
+    shown = export.for_projector(spec)
+    assert json.dumps({k: v for k, v in spec.items() if k != "datasets"}, sort_keys=True) == before  # a copy
+    assert shown.get("datasets", {}).keys() == spec.get("datasets", {}).keys()
+    for part in ("axis", "legend", "title", "text"):
+        sizes = [v for k, v in shown["config"][part].items() if k.endswith("ontSize")]
+        assert sizes and min(sizes) >= export.PROJECTOR_TEXT_PX, part
+    if isinstance(shown.get("height"), (int, float)):
+        assert shown["height"] <= export.PROJECTOR_MAX_HEIGHT
+    for node in _walk(shown):
+        mark = node.get("mark")
+        if isinstance(mark, dict) and mark.get("type") == "text" and "fontSize" in mark:
+            assert mark["fontSize"] >= export.PROJECTOR_TEXT_PX
+        if "gradientLength" in node and isinstance(shown.get("height"), (int, float)):
+            assert node["gradientLength"] < shown["height"]

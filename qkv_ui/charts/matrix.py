@@ -43,7 +43,8 @@ def heatmap_chart(
     col_title: str = "column", value_title: str = "weight", show_numbers: bool = False, number_format: str = ".2f",
     scheme: str = SEQUENTIAL, domain: tuple[float, float] | None = None, cell: float = 28,
     row_cell: float | None = None, max_size: int = 640, select_rows: str | None = None,
-    description: str | None = None, legend: bool = True, row_axis: bool = True, panel: bool = False,
+    description: str | None = None, legend: bool = True, row_axis: bool = True, col_axis: bool = True,
+    label_angle: float = -60, panel: bool = False,
 ) -> alt.Chart | alt.LayerChart:
     """The matrix picture's layout: cells from dataset ``name`` (a ``matrix_table``), labels from params.
 
@@ -64,8 +65,8 @@ def heatmap_chart(
         color_scale = alt.Scale(scheme=scheme, domainMid=0, reverse=True)
 
     # Labels a cell cannot hold without touching its neighbours' (under ~13 px) are thinned out by Vega.
-    x_axis = alt.Axis(labelExpr=f"{cols}[datum.value]", labelAngle=-60, labelLimit=LABEL_LIMIT,
-                      labelOverlap=n_cols > 40 or width - AXIS_ROOM < 13 * n_cols, orient="top")
+    x_axis = alt.Axis(labelExpr=f"{cols}[datum.value]", labelAngle=label_angle, labelLimit=LABEL_LIMIT,
+                      labelOverlap=n_cols > 40 or width - AXIS_ROOM < 13 * n_cols, orient="top") if col_axis else None
     y_axis = alt.Axis(labelExpr=f"{rows}[datum.value]", labelLimit=LABEL_LIMIT,
                       labelOverlap=n_rows > 40 or height - AXIS_ROOM < 13 * n_rows) if row_axis else None
     base = alt.Chart(alt.NamedData(name)).encode(
@@ -174,10 +175,10 @@ def _product_template(n: int, cell: int) -> alt.TopLevelMixin:
     """weights W (n x n) | values v (n x 1) | output W·v (n x 1), datasets ``weights``, ``values``, ``output``."""
     common = dict(cell=cell, legend=False, panel=True)
     w_chart = heatmap_chart((n, n), "weights", title="weights W (rows sum to 1)", row_title="output step",
-                            col_title="input step", show_numbers=numbers_fit((n, n), cell), **common,
+                            col_title="input step", show_numbers=numbers_fit((n, n), cell), label_angle=0, **common,
                             description="Weight matrix: row i says how much each input counts for output i")
-    vector = dict(row_title="", col_title="", value_title="value", scheme=VECTOR_SCHEME,
-                  show_numbers=numbers_fit((n, 1), cell), **common)
+    vector = dict(row_title="", col_title="", value_title="value", scheme=VECTOR_SCHEME, col_axis=False,
+                  show_numbers=numbers_fit((n, 1), cell), **common)  # one column: its title names it
     v_chart = heatmap_chart((n, 1), "values", title="values v", description="The input values", **vector)
     o_chart = heatmap_chart((n, 1), "output", title="output = W · v", **vector,
                             description="Each output is the weighted average of the values, using one row of W")

@@ -1,0 +1,127 @@
+"""Real browser: the presenter tour on a projector (1280 × 720 at 150 % zoom = 853 × 480 CSS pixels).
+
+Every step opens on one screen: the banner with its narration and the chart or table the narration
+talks about, fully in view without scrolling, its text at least 14 CSS px as displayed. A step never
+opens where the last page was scrolled to, and a clicker's Page Down moves the tour whatever has focus.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from qkv_ui.presenter import FOCUS_PREFIX, STEPS
+
+from .helpers import assert_no_exception, wait_idle
+
+WIDTH, HEIGHT = 853, 480
+COUNTER = ".st-key-presenter-counter"
+NARRATION = ".st-key-presenter-narration"
+MIN_TEXT_PX = 14
+
+# What a step's focus block shows: its charts, tables and code (captions under them may run on below).
+KEY = '.vega-embed, [data-testid="stDataFrame"], [data-testid="stTable"], [data-testid="stCode"]'
+# [top, bottom, left, right] on screen of the narration and of everything KEY in the step's focus block, the
+# banner's bottom, and the smallest SVG text in the block as displayed (font size times every zoom above it).
+ON_SCREEN = """([narration, focus, key]) => {
+  const n = document.querySelector(narration), f = document.querySelector(focus);
+  const banner = document.querySelector('.st-key-presenter-banner');
+  if (!n || !f || !banner) return null;
+  const parts = [...f.querySelectorAll(key)].map(el => el.getBoundingClientRect()).filter(b => b.height > 0);
+  if (!parts.length) return {parts: 0};
+  const zoom = (el) => { let z = 1; for (let e = el; e; e = e.parentElement) z *= parseFloat(getComputedStyle(e).zoom) || 1; return z; };
+  const texts = [...f.querySelectorAll('svg text')].filter(t => t.textContent.trim() && t.getBBox().width > 0);
+  const sizes = texts.map(t => parseFloat(getComputedStyle(t).fontSize) * zoom(t));
+  const b = n.getBoundingClientRect();
+  return {narration: [b.top, b.bottom, b.left, b.right], parts: parts.length,
+          focus: [Math.min(...parts.map(p => p.top)), Math.max(...parts.map(p => p.bottom)),
+                  Math.min(...parts.map(p => p.left)), Math.max(...parts.map(p => p.right))],
+          banner: banner.getBoundingClientRect().bottom, smallest: sizes.length ? Math.min(...sizes) : null};
+}"""
+# Waits until the step's focus block has drawn and sits right under the banner, and stays there.
+SETTLED = """([focus, key, height]) => {
+  const f = document.querySelector(focus), banner = document.querySelector('.st-key-presenter-banner');
+  if (!f || !banner || !f.querySelector('.vega-embed svg, .vega-embed canvas, [data-testid="stDataFrame"], pre')) return false;
+  const parts = [...f.querySelectorAll(key)].map(el => el.getBoundingClientRect());
+  const top = Math.min(...parts.map(p => p.top)), bottom = Math.max(...parts.map(p => p.bottom));
+  const ok = top >= banner.getBoundingClientRect().bottom - 1 && bottom <= height + 1;
+  window.__settled = ok ? (window.__settled || 0) + 1 : 0;
+  return window.__settled >= 3;
+}"""
+
+
+@pytest.fixture
+def projector(browser):
+    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, device_scale_factor=1.5)
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
+    yield page
+    context.close()
+
+
+def focus_of(index: int) -> str:
+    return f".st-key-{FOCUS_PREFIX}{STEPS[index].focus}"
+
+
+def wait_step(page: Page, index: int, artifacts=None) -> None:
+    expect(page.locator(COUNTER)).to_contain_text(f"Step {index + 1} / {len(STEPS)}", timeout=90_000)
+    wait_idle(page, 90_000)
+    assert_no_exception(page)
+    if artifacts is not None:  # what the step looked like, should the wait below time out
+        page.screenshot(path=str(artifacts / f"projector-step-{index + 1:02d}-opening.png"))
+    page.wait_for_function(SETTLED, arg=[focus_of(index), KEY, HEIGHT], polling=150, timeout=30_000)
+
+
+def scroll_main_to_bottom(page: Page) -> None:
+    """As a presenter would before moving on: scroll the page down to its end."""
+    page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]'); m.scrollTop = m.scrollHeight; }")
+    page.wait_for_function("() => document.querySelector('[data-testid=\"stMain\"]').scrollTop > 0")
+
+
+def test_every_step_opens_on_one_screen_with_its_chart(server, projector, artifacts):
+    page = projector
+    page.goto(f"{server.url}/?present=1")
+    for index, step in enumerate(STEPS):
+        wait_step(page, index, artifacts)
+        seen = page.evaluate(ON_SCREEN, [NARRATION, focus_of(index), KEY])
+        assert seen is not None, f"step {index + 1}: no block {focus_of(index)} on {step.page.url_path or 'home'}"
+        assert seen["parts"] >= 1, f"step {index + 1}: its focus block holds no chart, table or code"
+        for name in ("narration", "focus"):
+            top, bottom, left, right = seen[name]
+            assert 0 <= top and bottom <= HEIGHT + 1 and 0 <= left and right <= WIDTH + 1, (index + 1, name, seen)
+        assert seen["focus"][0] >= seen["banner"] - 1, (index + 1, "under the banner", seen)
+        if seen["smallest"] is not None:
+            assert seen["smallest"] >= MIN_TEXT_PX - 0.01, (index + 1, "chart text", seen["smallest"])
+        page.screenshot(path=str(artifacts / f"projector-step-{index + 1:02d}.png"))
+        if index < len(STEPS) - 1:
+            scroll_main_to_bottom(page)  # the next step must not open where this one was left
+            page.keyboard.press("PageDown")
+
+
+def test_page_down_moves_the_tour_even_from_a_focused_slider(server, projector):
+    page = projector
+    page.goto(f"{server.url}/smoothing?present=1&step=3&sigma=20")
+    wait_step(page, 2)
+    slider = page.get_by_role("slider", name="σ, bandwidth (time steps)")
+    slider.focus()
+    page.keyboard.press("ArrowRight")  # a focused slider keeps its arrows: σ 20 → 20.5, the tour stays
+    wait_idle(page)
+    expect(page.locator(COUNTER)).to_contain_text("Step 3 / ")
+    expect(slider).to_have_value("20.5")
+    expect(page.locator(".st-key-presenter-banner")).to_contain_text("sigma 20 → 20.5")  # the narration says so
+    slider.focus()
+    page.keyboard.press("PageDown")  # a clicker's key: the tour moves, the slider does not
+    wait_step(page, 3)
+    page.keyboard.press("PageUp")
+    wait_step(page, 2)
+    expect(page.get_by_role("slider", name="σ, bandwidth (time steps)")).to_have_value("20")
+
+
+def test_the_banner_stays_in_view_while_the_page_scrolls(server, projector):
+    page = projector
+    page.goto(f"{server.url}/lookup?present=1&step=5")
+    wait_step(page, 4)
+    scroll_main_to_bottom(page)
+    expect(page.locator(NARRATION)).to_be_in_viewport()
+    expect(page.get_by_role("button", name="Next")).to_be_in_viewport()
