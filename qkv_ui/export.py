@@ -196,8 +196,8 @@ def for_projector(spec: dict) -> dict:
     height = spec.get("height")
     if isinstance(height, (int, float)):  # a short chart's axis and legend need room for the larger text
         height = min(PROJECTOR_MAX_HEIGHT, height + PROJECTOR_TEXT_PX if height < 120 else height)
-    out = _projected(spec, legend_px=int(height - 3 * PROJECTOR_TEXT_PX) if isinstance(height, (int, float))
-                     else PROJECTOR_MAX_HEIGHT)
+    # A heatmap's height includes its axes' room (about half of it once capped): its legend gets the other half.
+    out = _projected(spec, legend_px=int(height // 2) if isinstance(height, (int, float)) else PROJECTOR_MAX_HEIGHT)
     if isinstance(height, (int, float)):
         out["height"] = height
     config = dict(out.get("config", {}))
