@@ -45,7 +45,7 @@ def map_view(encoder: Encoder, sel: Selection) -> None:
     st.caption(
         "Each small square is one head's attention map. Heads differ: some look at the next or previous word, "
         f"some spread out, and many park on the markers: on this text {s.n_parking} of the {s.n_heads_total} heads "
-        "put more than half their weight on \\[CLS\\] or \\[SEP\\]."
+        "put more than half their weight on [CLS] or [SEP]."
         + (" Long texts are shown as averaged blocks." if s.binned else "")
     )
     st.subheader(f"Layer {sel.layer + 1}, head {sel.head + 1}: who looks at whom")
@@ -66,15 +66,15 @@ def map_view(encoder: Encoder, sel: Selection) -> None:
         st.caption(_window_caption(s, T))
     if sel.hide_specials:
         st.caption(
-            f"\\[CLS\\] and \\[SEP\\] columns hidden, rows renormalised. This head really gives them "
+            f"[CLS] and [SEP] columns hidden, rows renormalised. This head really gives them "
             f"{s.special_share:.0%} of its attention: BERT-style models learn to park attention on these markers "
             "when a head finds nothing useful to look at, a no-op that leaves the output almost unchanged.")
     elif T > 2:
         st.caption(
-            f"Column 0 is \\[CLS\\] and column {T - 1} \\[SEP\\]: markers, not words. On this text this head puts "
+            f"Column 0 is [CLS] and column {T - 1} [SEP]: markers, not words. On this text this head puts "
             f"{s.special_share:.0%} of its attention on them (row {sel.token}: {s.row_special_share:.0%}). "
             "BERT-style models learn to park attention there when a head finds nothing useful to look at: "
-            "a near no-op. Switch on 'Hide \\[CLS\\] / \\[SEP\\] columns' to see how the rest is shared.")
+            "a near no-op. Switch on 'Hide [CLS] / [SEP] columns' to see how the rest is shared.")
     q = sel.token
     st.markdown(f"**Row {q}: where this query token looks**" + (" (its 40 largest weights)" if T > 40 else ""))
     export.show_chart(charts.attention_row(s.weights[q], tokens), sel.file_name(f"token{q}"),
@@ -92,7 +92,7 @@ def _flagship(encoder: Encoder, sel: Selection) -> None:
     """The selected head's row for the query word in the visitor's text beside the same word in a contrast text."""
     st.subheader("Does this head work out what the word refers to?")
     st.caption("One sentence cannot tell. Change the sentence so the word means something else, and see whether "
-               "this head's row changes with it. Real weights, \\[CLS\\]/\\[SEP\\] included.")
+               "this head's row changes with it. Real weights, [CLS]/[SEP] included.")
     st.text_input("Compare with", key="text2", help="The same query word in a sentence where it means something "
                                                      "else. Default: the 'tired' sentence with 'wide'.")
     other = get_trace(encoder, st.session_state["text2"], causal=sel.trace.causal,
@@ -126,7 +126,7 @@ def _verdict(c: heads.QueryComparison) -> str:
     head = f"Layer {c.layer + 1}, head {c.head + 1}"
     if c.same_word:
         return (f"{head}: in both texts the largest weight of '{w}' on another word goes to '{md(a.token)}' "
-                f"({a.weight:.2f}, then {b.weight:.2f}; \\[CLS\\]/\\[SEP\\] take {c.special[0]:.2f}, then "
+                f"({a.weight:.2f}, then {b.weight:.2f}; [CLS]/[SEP] take {c.special[0]:.2f}, then "
                 f"{c.special[1]:.2f}). Changing the "
                 f"sentence does not move it to another word, so these numbers do not show it working out what "
                 f"'{w}' refers to: it picks '{md(a.token)}' either way.")
