@@ -101,7 +101,7 @@ def _flagship(encoder: Encoder, sel: Selection) -> None:
     c = heads.compare_query(sel.trace, other, sel.layer, sel.head, sel.token, k=3)
     box = focus("flagship")
     if c is None:
-        box.info(f"The second text has no '{word}' piece: type a sentence that uses it.", icon=":material/search:")
+        box.info(f"The second text has no '{md(word)}' piece: type a sentence that uses it.", icon=":material/search:")
         return
     if sel.trace.text == other.text:
         box.info("Both texts are the same: change the second one.", icon=":material/edit:")
