@@ -71,7 +71,7 @@ def map_view(encoder: Encoder, sel: Selection) -> None:
             "when a head finds nothing useful to look at, a no-op that leaves the output almost unchanged.")
     elif T > 2:
         st.caption(
-            f"Column 0 is [CLS] and column {T - 1} [SEP]: markers, not words. On this text this head puts "
+            f"Tokens 0 ([CLS]) and {T - 1} ([SEP]) are markers, not words. On this text this head puts "
             f"{s.special_share:.0%} of its attention on them (row {sel.token}: {s.row_special_share:.0%}). "
             "BERT-style models learn to park attention there when a head finds nothing useful to look at: "
             "a near no-op. Switch on 'Hide [CLS] / [SEP] columns' to see how the rest is shared.")
@@ -109,7 +109,7 @@ def _flagship(encoder: Encoder, sel: Selection) -> None:
     cols = box.columns(2)
     for col, name, text, top, q in zip(cols, ("Your text", "Compare with"), (sel.trace.text, other.text), c.top,
                                        c.tokens):
-        col.markdown(f"**{name}** — token {q}")
+        col.markdown(f"**{name}** — token {q} ({md(c.word)})")
         col.text(text if len(text) <= 90 else text[:87] + "…")
         col.dataframe(pd.DataFrame({"key": [f"{k.index}: {k.token}" for k in top],
                                     "weight": [k.weight for k in top]}),

@@ -68,8 +68,7 @@ def heatmap_chart(
     # Labels a cell cannot hold without touching its neighbours' (under ~13 px) are thinned out by Vega.
     x_axis = alt.Axis(labelExpr=f"{cols}[datum.value]", labelAngle=-60, labelLimit=LABEL_LIMIT,
                       labelOverlap=n_cols > 40 or width - AXIS_ROOM < 13 * n_cols, orient="top")
-    bold = dict(labelFontWeight=alt.expr(f"datum.value == {hl} ? 'bold' : 'normal'"),
-                labelColor=alt.expr(f"datum.value == {hl} ? '{FOCUS_COLOR}' : null")) if highlight else {}
+    bold = dict(labelFontWeight=alt.expr(f"datum.value == {hl} ? 'bold' : 'normal'")) if highlight else {}
     y_axis = alt.Axis(labelExpr=f"{rows}[datum.value]", labelLimit=LABEL_LIMIT,
                       labelOverlap=n_rows > 40 or height - AXIS_ROOM < 13 * n_rows, **bold) if row_axis else None
     base = alt.Chart(alt.NamedData(name)).encode(
