@@ -109,8 +109,8 @@ def _flagship(encoder: Encoder, sel: Selection) -> None:
     cols = box.columns(2)
     for col, name, text, top, q in zip(cols, ("Your text", "Compare with"), (sel.trace.text, other.text), c.top,
                                        c.tokens):
-        col.markdown(f"**{name}** — token {q} ({md(c.word)})")
-        col.text(text if len(text) <= 90 else text[:87] + "…")
+        short = text if len(text) <= 90 else text[:87] + "…"
+        col.text(f"{name}, token {q} ({c.word}): {short}")  # user text: never markdown
         col.dataframe(pd.DataFrame({"key": [f"{k.index}: {k.token}" for k in top],
                                     "weight": [k.weight for k in top]}),
                       hide_index=True, width="stretch", height=38 + 35 * len(top),
@@ -127,9 +127,8 @@ def _verdict(c: heads.QueryComparison) -> str:
     if c.same_word:
         return (f"{head}: in both texts the largest weight of '{w}' on another word goes to '{md(a.token)}' "
                 f"({a.weight:.2f}, then {b.weight:.2f}; [CLS]/[SEP] take {c.special[0]:.2f}, then "
-                f"{c.special[1]:.2f}). Changing the "
-                f"sentence does not move it to another word, so these numbers do not show it working out what "
-                f"'{w}' refers to: it picks '{md(a.token)}' either way.")
+                f"{c.special[1]:.2f}). It picks '{md(a.token)}' either way, so these numbers do not show it "
+                f"working out what '{w}' refers to.")
     return (f"{head}: the largest weight of '{w}' on another word goes to '{md(a.token)}' in your text ({a.weight:.2f}; the other text "
             f"gives it {c.cross[0]:.2f}) and at '{md(b.token)}' in the other ({b.weight:.2f}; your text gives it "
             f"{c.cross[1]:.2f}). Here the head's choice changes with the sentence; two sentences are a hint, "
