@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from qkv_core.attention import scaled_dot_product_attention
-from qkv_core.checks import check_index, check_maps
+from qkv_core.checks import check_index, check_maps, is_int, short
 from qkv_core.encoder import SPECIAL_TOKENS, Encoder, Trace, special_mask
 from qkv_core.numerics import MASKED_SCORE, causal_mask, cosine, read_only, softmax
 
@@ -31,12 +31,14 @@ __all__ = [
     "HeadSteps",
     "MatrixStep",
     "TokenStep",
+    "ValueMix",
     "head_steps",
     "hide_special_columns",
     "matrix_step",
     "output_change",
     "special_share",
     "token_step",
+    "value_mix",
 ]
 
 
@@ -209,6 +211,46 @@ def head_steps(encoder: Encoder, trace: Trace, layer: int, head: int, token: int
     """``token_step`` and ``matrix_step`` of one head in one call: the step-by-step view's numbers."""
     layer, head, token = _check_token_args(encoder, trace, layer, head, token)
     return HeadSteps(token=_token_step(encoder, trace, layer, head, token), matrix=_matrix_step(trace, layer, head))
+
+
+@dataclass(frozen=True, eq=False)
+class ValueMix:
+    """The largest terms of one query's sum Σ_j w_j v_j, and how much of the output they make (read-only)."""
+
+    keys: np.ndarray  # (k,) key positions, largest weight first
+    weights: np.ndarray  # (k,) their weights w_j
+    values: np.ndarray  # (k, d_head) their value rows v_j
+    terms: np.ndarray  # (k, d_head) w_j v_j
+    partial: np.ndarray  # (d_head,) Σ of the k terms
+    output: np.ndarray  # (d_head,) the full Σ_j w_j v_j over every key
+    weight_share: float  # Σ of the k weights (the rows sum to 1, so this is their share of the weight)
+    distance: float  # |output - partial| / |output|: how far the k terms alone are from the output
+
+
+def value_mix(step: TokenStep, k: int = 3) -> ValueMix:
+    """The k largest weighted value rows of ``step`` and their sum beside the head's output.
+
+    Steps:
+        1) pick      the k keys with the largest weights (ties: earlier position first)
+        2) weigh     term_j = w_j v_j                                  (k, d_head)
+        3) add       partial = Σ term_j; compare with output = Σ over all T keys
+    """
+    if not is_int(k) or k < 1:
+        raise ValueError(f"k must be a positive int, got {short(k)}")
+    # 1) pick
+    keys = np.argsort(-step.weights, kind="stable")[: min(int(k), len(step.weights))]  # (k,)
+    weights = step.weights[keys]  # (k,)
+    values = step.values[keys]  # (k, d_head)
+    # 2) weigh
+    terms = weights[:, None] * values  # (k, 1) * (k, d_head) -> (k, d_head)
+    # 3) add
+    partial = terms.sum(axis=0)  # (d_head,)
+    norm = float(np.linalg.norm(step.output))
+    distance = float(np.linalg.norm(step.output - partial)) / norm if norm > 0 else 0.0
+    arrays = dict(keys=keys, weights=weights, values=values, terms=terms, partial=partial,
+                  output=np.array(step.output))
+    return ValueMix(weight_share=float(weights.sum()), distance=distance,
+                    **{name: read_only(np.array(a)) for name, a in arrays.items()})
 
 
 # ---------------------------------------------------------------------------------------

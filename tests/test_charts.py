@@ -225,3 +225,18 @@ def test_every_colour_a_chart_uses_is_named_in_the_palette():
     used = {c.lower() for spec in specs for c in HEX.findall(repr(layout(spec)))}
     assert used and used <= named, used - named
     assert palette.ZERO_COLOR == "#%02x%02x%02x" % tuple(charts.viridis(0.0))
+
+
+def test_heatmap_highlighted_row_is_a_param_of_one_layout() -> None:
+    m = np.eye(4)
+    a = charts.heatmap(m, list("abcd"), list("abcd"), highlight_row=1)
+    b = charts.heatmap(m, list("abcd"), list("abcd"), highlight_row=3)
+    value = {p["name"]: p.get("value") for p in a["params"]}
+    assert value["cells_hl"] == 1
+    assert {p["name"]: p.get("value") for p in b["params"]}["cells_hl"] == 3
+    assert {k: v for k, v in a.items() if k not in ("params", "datasets")} == \
+        {k: v for k, v in b.items() if k not in ("params", "datasets")}  # same compiled layout
+    outline = [layer for layer in a["layer"] if layer.get("transform")]
+    assert outline and outline[0]["transform"] == [{"filter": "datum.row == cells_hl"}]
+    assert all(p["name"] != "cells_hl" for p in charts.heatmap(m).get("params", []))  # no highlight: no param
+    alt.LayerChart.from_dict({k: v for k, v in a.items() if k != "datasets"})  # valid Vega-Lite

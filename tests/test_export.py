@@ -230,8 +230,8 @@ PAGES = [  # (id, script, URL parameters, file names (no extension) that must be
      ["qkv-attention-layer4-head2"]),
     ("attention-steps", ATTENTION.script, {"view": "steps", "layer": "2", "head": "7", "token": "3"},
      [f"qkv-attention-layer2-head7-{s}" for s in ("token3-x", "token3-q", "token3-output", "q", "k", "v", "output",
-                                                   "scores", "weights")],
-     [f"qkv-attention-layer2-head7-{s}" for s in ("q", "k", "v", "output", "scores", "weights")]),
+                                                   "scores", "scaled", "weights")],
+     [f"qkv-attention-layer2-head7-{s}" for s in ("q", "k", "v", "output", "scores", "scaled", "weights")]),
     ("attention-heads", ATTENTION.script, {"view": "heads"},
      ["qkv-attention-layer4-head2", "qkv-attention-layer4-token10-joined", "qkv-attention-layer4-token10-projected"],
      [f"qkv-attention-layer4-head{h}" for h in (2, 12, 8)]),  # the chosen head, then two that differ from it
@@ -301,12 +301,12 @@ def test_attention_csv_is_the_selected_heads_map_with_token_labels(deferred):
     assert np.allclose(read_csv(csv)["0: [CLS]"], 0.0)  # hidden, as displayed
 
 
-def test_steps_csvs_are_q_k_v_and_weights_of_the_selected_head(deferred):
+def test_steps_csvs_are_the_matrices_of_the_selected_head(deferred):
     at = open_page(ATTENTION.script, {"view": "steps", "layer": "2", "head": "7"})
     files = downloads(at, deferred)
-    shown = shown_matrices(at)  # Q, K, V, output, scores, weights
-    assert len(shown) == 6
-    for matrix, suffix in zip(shown, ("q", "k", "v", "output", "scores", "weights")):
+    shown = shown_matrices(at)  # in the order the computation runs: Q, K, QKᵀ, ÷√d, softmax, V, output
+    assert len(shown) == 7
+    for matrix, suffix in zip(shown, ("q", "k", "scores", "scaled", "weights", "v", "output")):
         assert_same_matrix(files[f"qkv-attention-layer2-head7-{suffix}.csv"][1](), matrix)
     q = read_csv(files["qkv-attention-layer2-head7-q.csv"][1]())
     assert q.shape == (16, 32) and q.index[2] == "2: animal" and q.columns[-1] == "31"

@@ -237,3 +237,105 @@ def test_every_view_copes_with_512_tokens(view):
     at.text_area(key="text").input("word " * 1000).run()
     assert_clean(at)
     assert "Showing tokens" in all_text(at) or view != "map"
+
+
+# ---- teaching fixes: the flagship comparison, parking on [CLS]/[SEP], the highlighted query, the value mix ----
+
+WIDE = DEFAULT_TEXT.replace("tired", "wide")
+
+
+def _detail_spec(at):
+    return next(s for s in chart_specs(at) if any(p["name"] == "cells_hl" for p in s.get("params", [])))
+
+
+def test_flagship_compares_the_head_on_the_wide_sentence_with_measured_numbers(encoder):
+    at = open_page(PAGE)
+    assert_clean(at)
+    assert at.text_input(key="text2").value == WIDE
+    tired, wide = encoder.trace(DEFAULT_TEXT).attentions[3, 1, 10], encoder.trace(WIDE).attentions[3, 1, 10]
+    text = all_text(at)
+    # 'animal' leads both rows' words, so the caption says the head does not follow what 'it' means
+    assert f"goes to 'animal' ({tired[2]:.2f}, then {wide[2]:.2f};" in text
+    assert f"[CLS]/[SEP] take {tired[[0, 15]].sum():.2f}, then {wide[[0, 15]].sum():.2f}" in text
+    assert "It picks 'animal' either way, so these numbers do not show it working out what 'it' refers to" in text
+    shown = [df.value for df in at.dataframe]
+    assert list(shown[0]["key"]) == ["2: animal", "0: [CLS]", "10: it"]
+    assert list(shown[1]["key"]) == ["0: [CLS]", "2: animal", "8: street"]
+    np.testing.assert_allclose(shown[1]["weight"], wide[[0, 2, 8]], atol=1e-6)
+
+
+def test_flagship_contrast_text_follows_the_box_and_the_url(encoder):
+    at = open_page(PAGE, params={"text2": "The animal was tired, so it slept."})
+    assert_clean(at)
+    other = encoder.trace("The animal was tired, so it slept.")
+    q = other.tokens.index("it")
+    assert f"Compare with, token {q} (it): The animal was tired" in " ".join(t.value for t in at.text)
+    at.text_input(key="text2").input("Nothing to see here.").run()
+    assert_clean(at)
+    assert "The second text has no 'it' piece" in " ".join(i.value for i in at.info)
+    assert at.query_params["text2"] in ("Nothing to see here.", ["Nothing to see here."])
+
+
+def test_default_map_caption_measures_parking_on_the_markers(encoder):
+    from qkv_core.steps import special_share
+
+    at = open_page(PAGE)
+    trace = encoder.trace(DEFAULT_TEXT)
+    shares = special_share(trace.attentions, trace.tokens)
+    text = all_text(at)
+    assert f"this head puts {shares[3, 1]:.0%} of its attention on them" in text
+    assert f"(row 10: {trace.attentions[3, 1, 10, [0, 15]].sum():.0%})" in text
+    assert f"{int((shares > 0.5).sum())} of the {shares.size} heads" in text
+    assert "some at [SEP]" not in text
+
+
+def test_detail_map_outlines_the_query_row_and_follows_it():
+    at = open_page(PAGE)
+    hl = {p["name"]: p.get("value") for p in _detail_spec(at)["params"]}["cells_hl"]
+    assert hl == 10
+    _token_pills(at).set_value(5).run()
+    assert {p["name"]: p.get("value") for p in _detail_spec(at)["params"]}["cells_hl"] == 5
+
+
+@pytest.mark.parametrize("token, where", [(3, "the window starts at the beginning of the text"),
+                                          (300, "40 before"), (501, "the window ends at the end of the text")])
+def test_window_caption_says_where_the_window_is(token, where):
+    at = open_page(PAGE, params={"text": "word " * 700, "token": str(token)})
+    assert_clean(at)
+    text = all_text(at)
+    assert "centred" not in text
+    assert f"before the query token {token}" in text and where in text
+    spec = _detail_spec(at)
+    start = int(text.split("Showing tokens ")[1].split("–")[0])
+    assert {p["name"]: p.get("value") for p in spec["params"]}["cells_hl"] == token - start
+
+
+def test_step_view_shows_the_values_being_mixed(encoder):
+    from qkv_core.steps import token_step
+
+    at = open_page(PAGE, params={"view": "steps"})
+    assert_clean(at)
+    trace = encoder.trace(DEFAULT_TEXT)
+    step = token_step(encoder, trace, 3, 1, 10)
+    top = np.argsort(-step.weights)[:3]
+    mix = at.dataframe[1].value
+    assert list(mix["key token"]) == [f"{j}: {trace.tokens[j]}" for j in top] + ["Σ of these 3",
+                                                                                 "output: Σ over all 16"]
+    assert mix["weight"][0] == f"{step.weights[top[0]]:.3f}"
+    assert mix["v_j"][0].startswith(f"[{step.values[top[0], 0]:.2f}, ")
+    partial = (step.weights[top, None] * step.values[top]).sum(0)
+    assert mix["w_j · v_j"][3].startswith(f"[{partial[0]:.2f}, ")
+    assert mix["w_j · v_j"][4].startswith(f"[{step.output[0]:.2f}, ")
+    text = all_text(at)
+    assert f"carry {step.weights[top].sum():.0%} of the weight" in text
+    assert f"q = [{step.q[0]:.2f}, " in text and f"output = [{step.output[0]:.2f}, " in text
+
+
+def test_step_view_matrices_run_in_the_order_of_the_computation():
+    at = open_page(PAGE, params={"view": "steps", "token": "4"})
+    titles = [s.get("title") for s in chart_specs(at) if s.get("title")]
+    order = ["1 · Q", "1 · K", "2 · QKᵀ", "3 · ÷ √", "4 · softmax", "5 · V", "6 · output"]
+    assert [next(i for i, t in enumerate(titles) if t.startswith(o)) for o in order] == list(range(len(order)))
+    highlighted = {t: {p["name"]: p.get("value") for p in s["params"]}.get("cells_hl")
+                   for s in chart_specs(at) if (t := s.get("title"))}
+    assert [highlighted[t] for t in titles] == [4, None, 4, 4, 4, None, 4]

@@ -360,3 +360,21 @@ def test_output_change_needs_the_same_text(traces: dict[str, Trace], bank_traces
     """Two different texts cannot be compared token by token."""
     with pytest.raises(ValueError, match="same tokens"):
         output_change(traces["trained"], bank_traces["loan"])
+
+
+def test_value_mix_adds_the_largest_terms_and_measures_the_rest(encoder: Encoder, traces: dict[str, Trace]) -> None:
+    from qkv_core.steps import value_mix
+
+    step = token_step(encoder, traces["trained"], 3, 1, 10)
+    mix = value_mix(step, 3)
+    assert list(mix.keys) == list(np.argsort(-step.weights)[:3])
+    np.testing.assert_allclose(mix.terms, step.weights[mix.keys, None] * step.values[mix.keys])
+    np.testing.assert_allclose(mix.partial, mix.terms.sum(0))
+    np.testing.assert_allclose(mix.output, step.output)
+    assert mix.weight_share == pytest.approx(step.weights[mix.keys].sum())
+    rest = step.output - mix.partial
+    assert mix.distance == pytest.approx(np.linalg.norm(rest) / np.linalg.norm(step.output))
+    everything = value_mix(step, traces["trained"].T)
+    assert everything.distance < 1e-9 and everything.weight_share == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="k must be"):
+        value_mix(step, 0)

@@ -23,6 +23,7 @@ intro.write(
 PARAMS = [
     urlstate.choice_param("view", "map", list(views.VIEWS)),
     urlstate.text_param("text", DEFAULT_TEXT, max_chars=MAX_TEXT_CHARS),
+    urlstate.text_param("text2", DEFAULT_TEXT.replace("tired", "wide"), max_chars=MAX_TEXT_CHARS),  # map: contrast
     urlstate.int_param("layer", min(4, cfg.n_layers), 1, cfg.n_layers),  # layer 4, head 2: "it" -> "animal"
     urlstate.int_param("head", min(2, cfg.n_heads), 1, cfg.n_heads),
     urlstate.int_param("token", None, 0, cfg.max_positions - 1),

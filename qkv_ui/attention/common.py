@@ -76,3 +76,11 @@ def what_if_notes(trace: Trace, baseline: Trace) -> None:
             f"ways, so its outputs change: the final vectors keep an average cosine of {sims.mean():.2f} with the "
             f"normal run (1 would mean unchanged; the most changed word piece keeps {sims[1:-1].min():.2f})"
             if trace.T > 2 else "What-if: causal mask on.", icon=":material/science:")
+
+
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:&")
+
+
+def md(text: str) -> str:
+    """Text shown literally inside markdown: every ASCII punctuation mark markdown (or Streamlit) reads is escaped."""
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))

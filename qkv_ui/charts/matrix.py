@@ -44,7 +44,7 @@ def heatmap_chart(
     scheme: str = SEQUENTIAL, domain: tuple[float, float] | None = None, cell: float = 28,
     row_cell: float | None = None, max_size: int = 640, select_rows: str | None = None,
     description: str | None = None, legend: bool = True, row_axis: bool = True, col_axis: bool = True,
-    label_angle: float = -60, panel: bool = False,
+    label_angle: float = -60, panel: bool = False, highlight: bool = False,
 ) -> alt.Chart | alt.LayerChart:
     """The matrix picture's layout: cells from dataset ``name`` (a ``matrix_table``), labels from params.
 
@@ -52,13 +52,14 @@ def heatmap_chart(
     value at which the numbers switch between black and white: ``heatmap_params`` fills them.
     Standalone, Streamlit sizes a chart to fit, so width and height include AXIS_ROOM for axes
     and legend; a ``panel`` of a concat is not fitted, so its size is its cells alone.
+    With ``highlight``, param ``<name>_hl`` names a row index to outline (its label in bold); -1 for none.
     """
     n_rows, n_cols = shape
     # Titles stay short: a title wider than the chart squeezes the plot.
     width = min(max_size, cell * n_cols) + AXIS_ROOM
     height = min(max_size, (row_cell or cell) * n_rows) + AXIS_ROOM
     gradient = max(80, min(200, height - AXIS_ROOM - 20))  # a legend taller than the cells gets clipped
-    rows, cols, mid = f"{name}_rows", f"{name}_cols", f"{name}_mid"
+    rows, cols, mid, hl = f"{name}_rows", f"{name}_cols", f"{name}_mid", f"{name}_hl"
 
     color_scale = alt.Scale(scheme=scheme, domain=list(domain) if domain else alt.Undefined)
     if scheme == DIVERGING and domain is None:  # centred on 0 by Vega, whatever data is filled in
@@ -67,8 +68,9 @@ def heatmap_chart(
     # Labels a cell cannot hold without touching its neighbours' (under ~13 px) are thinned out by Vega.
     x_axis = alt.Axis(labelExpr=f"{cols}[datum.value]", labelAngle=label_angle, labelLimit=LABEL_LIMIT,
                       labelOverlap=n_cols > 40 or width - AXIS_ROOM < 13 * n_cols, orient="top") if col_axis else None
+    bold = dict(labelFontWeight=alt.expr(f"datum.value == {hl} ? 'bold' : 'normal'")) if highlight else {}
     y_axis = alt.Axis(labelExpr=f"{rows}[datum.value]", labelLimit=LABEL_LIMIT,
-                      labelOverlap=n_rows > 40 or height - AXIS_ROOM < 13 * n_rows) if row_axis else None
+                      labelOverlap=n_rows > 40 or height - AXIS_ROOM < 13 * n_rows, **bold) if row_axis else None
     base = alt.Chart(alt.NamedData(name)).encode(
         x=alt.X("col:O", title=col_title, axis=x_axis),
         y=alt.Y("row:O", title=row_title, axis=y_axis),
@@ -98,6 +100,10 @@ def heatmap_chart(
             color=alt.condition(f"datum.value > {mid}", alt.value(high), alt.value(low)),
         )
         chart = alt.layer(chart, text).add_params(alt.param(name=mid, value=0.0))
+    if highlight:  # an outline around the chosen row, drawn over the cells
+        outline = base.mark_rect(fill=None, stroke=FOCUS_COLOR, strokeWidth=2.5).transform_filter(
+            f"datum.row == {hl}")
+        chart = alt.layer(chart, outline).add_params(alt.param(name=hl, value=-1))
     description = description or title or f"Heatmap of {value_title}: {row_title} down, {col_title} across"
     size = dict(width=cell * n_cols, height=(row_cell or cell) * n_rows) if panel else dict(width=width, height=height)
     chart = chart.properties(description=description, **size)
@@ -143,13 +149,14 @@ def _heatmap_template(shape: tuple[int, int], options: tuple[tuple[str, object],
 
 def heatmap(
     matrix: np.ndarray, row_labels: Sequence[str] | None = None, col_labels: Sequence[str] | None = None, *,
-    title: str = "", description: str | None = None, **options: object,
+    title: str = "", description: str | None = None, highlight_row: int | None = None, **options: object,
 ) -> dict:
     """The matrix picture: a labelled heatmap with optional numbers in the cells, as a spec for ``st.vega_lite_chart``.
 
     ``options`` are ``heatmap_chart``'s (row_title, col_title, value_title, show_numbers, scheme,
     domain, cell, ...). Numbers are shown by default in up to MAX_NUMBER_CELLS cells of >= 30 px.
     Title and description are set per call: a text naming the head does not make a new layout.
+    ``highlight_row`` outlines that row and bolds its label (a param: moving it does not make a new layout).
     """
     m = np.asarray(matrix, dtype=float)
     if m.ndim != 2:
@@ -161,8 +168,12 @@ def heatmap(
         options["show_numbers"] = numbers_fit(m.shape, options.get("cell", 28))
     if options.get("domain") is not None:
         options["domain"] = tuple(options["domain"])
+    if highlight_row is not None:
+        options["highlight"] = True
     template = _heatmap_template(m.shape, tuple(sorted(options.items())))
     spec = filled_panels(template, {"cells": (m, rows, cols, options.get("domain"))})
+    if highlight_row is not None:
+        spec["params"] = [{**p, "value": int(highlight_row)} if p["name"] == "cells_hl" else p for p in spec["params"]]
     if title:
         spec["title"] = title
     if description or title:

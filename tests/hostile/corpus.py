@@ -471,6 +471,10 @@ def _url_cases() -> list[Case]:
         _url("attention", "text", "4001-chars", "w" * 4_001, "refused", "absurd_size"),
         _url("attention", "text", "100k-chars", "w " * 50_000, "refused", "huge"),
         _url("attention", "text", "repeated", ["first", "<b>second</b>"], "ok", "duplicate", "<b>second</b>"),
+        _url("attention", "text2", "xss", "<img src=x onerror=alert(1)> so it **was** $x$", "ok", "html_js"),
+        _url("attention", "text2", "md-link", "[it](javascript:alert(1))", "ok", "markdown_latex"),
+        _url("attention", "text2", "empty", "", "ok", "empty", says="The second text has no 'it' piece"),
+        _url("attention", "text2", "4001-chars", "w" * 4_001, "refused", "absurd_size"),
         _url("attention", "s1", "xss", "<svg onload=alert(1)> bank", "ok", "html_js", extra=context),
         _url("attention", "s1", "501-chars", "s" * 501, "refused", "absurd_size", extra=context),
         _url("attention", "s2", "md-link", "[bank](javascript:alert(1))", "ok", "markdown_latex", extra=context),
@@ -621,7 +625,7 @@ URL_KEYS = {
     "home": ("present", "step"),  # the frame's, on every page
     "smoothing": ("src", "n", "noise", "seed", "sigma", "trunc", "t", "sigv", "col"),
     "lookup": ("q", "temp", "sim", "preset", "store"),
-    "attention": ("view", "text", "layer", "head", "token", "sqrtd", "causal", "hide", "s1", "s2", "word",
+    "attention": ("view", "text", "text2", "layer", "head", "token", "sqrtd", "causal", "hide", "s1", "s2", "word",
                   "n1", "n2", "d"),
 }
 
