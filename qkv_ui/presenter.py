@@ -49,8 +49,9 @@ STEPS: tuple[Step, ...] = (
     Step(LOOKUP, "Ask for an exact key at T = 0.01 and both sides agree: the key scores highest, takes all the "
                  "weight, and the soft lookup returns the dict's answer.",
          {"q": "why the sky is blue", "temp": "0.01"}, focus="answers"),
-    Step(ATTENTION, "A real pretrained model: in layer 4, head 2, the query token 'it' puts about two thirds of "
-                    "its attention on 'animal'.", focus="row"),
+    Step(ATTENTION, "A real model: in layer 4, head 2, 'it' puts about two thirds of its attention on 'animal', and "
+                    "still favours 'animal' when the sentence ends 'too wide', where 'it' is the street.",
+         focus="flagship"),
     Step(ATTENTION, "The same head, one number at a time: 'it' projects its vector to a query, scores every key, "
                     "and the softmax weights mix the values.",
          {"view": "steps"}, focus="step-table"),

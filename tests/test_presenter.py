@@ -222,3 +222,22 @@ def test_no_stale_link_when_the_page_stops_early():
     assert_clean(at)
     assert at.query_params["q"] == "   "  # the page still published its controls…
     assert not at.sidebar.code  # …but nothing is drawn after st.stop(): no link rather than an old one
+
+
+def test_the_flagship_narration_is_what_the_model_computes():
+    """Step 7's sentence, checked on the real model: layer 4, head 2, 'it' gives about two thirds to 'animal' in
+    the tour's sentence, and 'animal' still leads the words when the sentence ends 'too wide'."""
+    from qkv_core.encoder import load_pretrained
+    from qkv_core.heads import compare_query
+
+    step = STEPS[6]
+    assert "two thirds" in step.narration and "too wide" in step.narration
+    encoder = load_pretrained()
+    tired = "The animal didn't cross the street because it was too tired."
+    wide = tired.replace("tired", "wide")
+    a, b = encoder.trace(tired), encoder.trace(wide)
+    found = compare_query(a, b, 3, 1, a.tokens.index("it"))
+    assert found is not None
+    (top_tired, top_wide) = found.word_top
+    assert top_tired.token == top_wide.token == "animal"
+    assert 0.6 <= top_tired.weight <= 0.72  # "about two thirds"

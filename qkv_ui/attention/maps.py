@@ -13,8 +13,6 @@ from qkv_ui.attention.common import WINDOW, Selection, md
 from qkv_ui.frame import focus
 from qkv_ui.model import get_trace
 
-CONTRAST_TEXT = "The animal didn't cross the street because it was too wide."  # 'it' is now the street
-
 
 def _pick_head() -> None:
     chosen = st.session_state["overview"]["selection"].get("pick") or []
