@@ -69,7 +69,7 @@ def _lookup_bars_template(score_title: str, bound: float) -> alt.TopLevelMixin:
         x=alt.X("weight:Q", title="softmax weight", scale=alt.Scale(domain=[0, 1])), y=y_pct,
         color=alt.Color("weight:Q", scale=alt.Scale(scheme=SEQUENTIAL, domain=[0, 1]), legend=None),
     ).properties(width=200, height=alt.Step(22), title="weight")
-    return alt.hconcat(left, right, spacing=6).add_params(alt.param(name="pct", value={})).properties(
+    return alt.hconcat(left, right, spacing=24).add_params(alt.param(name="pct", value={})).properties(
         description="Similarity of the query to each key (best first) and the softmax weight it gets",
     )
 
