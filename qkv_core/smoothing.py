@@ -484,6 +484,7 @@ class Focus:
     smoothed: np.ndarray  # (T,) W · values
     row: np.ndarray  # (T,) row t of W: the weights behind smoothed[t]
     reach: int  # steps with a weight > 0 in row t
+    clipped: int  # rows of W whose bump reaches past an end (the first and last r, at most T): rescaled to sum to 1
     window: tuple[int, int]  # [start, stop) of the steps around t worth drawing: the bump and a margin
     matrix: np.ndarray  # (B, B) W averaged over blocks of steps, B <= max_cells
     starts: np.ndarray  # (B,) first step of each block
@@ -511,6 +512,7 @@ def focus(values: np.ndarray, sigma: float, truncate: float, t: int, max_cells: 
         3) row t      the weights behind smoothed[t]                        (T,)
         4) window     the 2·(r + max(5, r // 2)) + 1 steps centred on t
         5) W          block-averaged to at most max_cells × max_cells       (B, B)
+        6) clipped    rows whose bump an end of the series cuts: min(T, 2r)
     """
     v = _check_values(values)
     sigma, truncate = _check_widths(sigma, truncate)
@@ -526,6 +528,7 @@ def focus(values: np.ndarray, sigma: float, truncate: float, t: int, max_cells: 
         smoothed=read_only(_smooth(v, sigma, truncate)),  # 2)
         row=read_only(row),
         reach=int(np.count_nonzero(row)),
+        clipped=min(n, 2 * radius),  # 6) rows i < r or i > T − 1 − r
         window=window(n, t, 2 * (radius + max(5, radius // 2)) + 1),  # 4)
         matrix=read_only(matrix), starts=read_only(starts), max_cells=max_cells,
     )

@@ -168,8 +168,22 @@ def run() -> None:
     # ends early with st.stop() (nothing complete to share: an empty query, a missing upload) gets
     # no link: Streamlit draws nothing after st.stop().
     with st.sidebar:
-        st.caption("Link to this view")
-        st.code(view_link(info), language=None, wrap_lines=True)
+        show_link(view_link(info))
+
+
+LINK_SHOWN = 80  # characters of a link drawn wrapped in the sidebar; a longer one is one line that scrolls
+
+
+def show_link(link: str) -> None:
+    """The sidebar's "Link to this view": the whole link in a code block (its copy button copies all of it).
+
+    A long link (a long query, an edited store) would wrap into a wall of encoded text: it stays on one
+    line that scrolls sideways (its start in view), and the caption gives its length.
+    """
+    long = len(link) > LINK_SHOWN
+    st.caption(f"Link to this view ({len(link):,} characters: copy it with the box's copy button)" if long
+               else "Link to this view")
+    st.code(link, language=None, wrap_lines=not long)
 
 
 _modules_frozen = 0  # len(sys.modules) at the last freeze

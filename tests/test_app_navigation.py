@@ -31,3 +31,7 @@ def test_home_draws_the_weights_times_values_picture():
     assert len(specs) == 1
     titles = [part.get("title") for part in specs[0]["hconcat"]]
     assert titles == ["weights W (rows sum to 1)", "values v", "output = W · v"]
+
+
+def test_home_writes_the_projections_as_every_page_does():
+    assert "q = x·W_qᵀ + b_q" in all_text(open_page())

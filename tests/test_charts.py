@@ -240,3 +240,22 @@ def test_heatmap_highlighted_row_is_a_param_of_one_layout() -> None:
     assert outline and outline[0]["transform"] == [{"filter": "datum.row == cells_hl"}]
     assert all(p["name"] != "cells_hl" for p in charts.heatmap(m).get("params", []))  # no highlight: no param
     alt.LayerChart.from_dict({k: v for k, v in a.items() if k != "datasets"})  # valid Vega-Lite
+
+
+def test_blend_diagram_rows_follow_the_given_ranking():
+    weights, values = np.array([0.2, 0.5, 0.3]), np.array([[0.0, 1.0], [0.5, 0.2], [0.3, 0.9]])
+    spec = charts.blend_diagram(weights, values, weights @ values, ["a", "b", "c"], ["x", "y"], order=[1, 2, 0])
+    w = sorted(arrow_rows(spec)["w"], key=lambda r: r["row"])
+    assert [r["row_label"] for r in w] == ["b", "c", "a"] and [r["value"] for r in w] == [0.5, 0.3, 0.2]
+    v = [r["value"] for r in sorted(arrow_rows(spec)["v"], key=lambda r: (r["row"], r["col"]))]
+    assert v == [0.5, 0.2, 0.3, 0.9, 0.0, 1.0]  # each value row stays with its key
+    default = sorted(arrow_rows(charts.blend_diagram(weights, values, weights @ values, ["a", "b", "c"], ["x", "y"]))
+                     ["w"], key=lambda r: r["row"])
+    assert [r["row_label"] for r in default] == ["b", "c", "a"]  # heaviest first
+
+
+@pytest.mark.parametrize("scores", [np.array([0.15, 0.1, -0.05]), np.array([0.78, 0.2, 0.1])])
+def test_lookup_score_axis_is_the_bound_not_the_data(scores):
+    spec = charts.lookup_bars(["a", "b", "c"], scores, np.array([0.4, 0.3, 0.3]), score_bound=1.0)
+    scale = spec["hconcat"][0]["encoding"]["x"]["scale"]
+    assert scale["domain"] == [-1.0, 1.0] and scale["nice"] is False

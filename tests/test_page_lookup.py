@@ -14,7 +14,7 @@ from qkv_core.store import TOPICS, decode_store, encode_store, numbers_preset, v
 from qkv_ui import charts, urlstate
 from qkv_ui.pages import ATTENTION, LOOKUP
 
-from .apptest_util import all_text, assert_clean, open_page
+from .apptest_util import all_text, assert_clean, chart_specs, open_page
 from .hostile.corpus import deflated_store
 
 CAT_VIDEO = "funny cat compilation: kittens doing silly things"
@@ -242,7 +242,66 @@ def test_float_choice_param_accepts_spellings_of_a_stop_only():
 def test_closing_panel_links_to_attention():
     at = lookup()
     assert ATTENTION.url_path in [link.proto.page for link in at.get("page_link")]
-    assert "W_q" in all_text(at)
+    assert "q = x·W_qᵀ + b_q" in all_text(at)  # the projections as every page writes them
+
+
+# ---------------------------------------------------------------- reading the scores honestly
+
+TAX = "quarterly tax filing deadline"  # nothing in the video store is about taxes
+
+
+def score_domain(at) -> list[float]:
+    """The x domain of the score panel (the left half of the scores-and-weights chart)."""
+    spec = next(s for s in chart_specs(at) if "hconcat" in s and s["hconcat"][0].get("title") == "score")
+    return spec["hconcat"][0]["encoding"]["x"]["scale"]["domain"]
+
+
+@pytest.mark.parametrize("q", ["funny kittens", TAX])
+def test_cosine_axis_is_fixed_whatever_the_query(q):
+    assert score_domain(lookup({"q": q})) == [-1.0, 1.0]  # cosine is in [-1, 1]: a weak best bar stays short
+
+
+@pytest.mark.parametrize("sim, bound", [
+    ("dot", 1.0),                        # unit vectors: |dot| <= 1
+    ("scaled_dot", 1 / math.sqrt(384)),  # ÷ √d, d = 384
+])
+def test_dot_axes_are_fixed_by_the_vectors_lengths(sim, bound):
+    lo, hi = score_domain(lookup({"q": TAX, "sim": sim}))
+    assert hi == pytest.approx(bound, rel=2e-3) and lo == -hi
+
+
+def test_a_query_that_matches_nothing_says_so_with_its_best_score():
+    at = lookup({"q": TAX})
+    best = datasets(at)["bars"]["score"].max()
+    assert best < 0.3
+    notice = " ".join(w.value for w in at.warning)
+    assert f"the best cosine similarity is {best:.2f} (below 0.3)" in notice
+    assert "not found" in notice
+    assert not any("soft lookup still answers" in i.value for i in at.info)  # the warning says it instead
+
+
+@pytest.mark.parametrize("params", [{"q": "funny kittens"}, {"q": "a dozen", "preset": "numbers"}])
+def test_a_query_that_matches_well_gets_no_weak_match_notice(params):
+    at = lookup(params)
+    assert datasets(at)["bars"]["score"].max() > 0.7
+    assert not any("matches well" in w.value for w in at.warning)
+
+
+def test_weights_times_values_lists_the_keys_in_the_ranked_order_of_the_chart_above():
+    at = lookup()
+    data = datasets(at)
+    ranked = data["bars"]["key"].tolist()
+    w = data["w"].sort_values("row")
+    assert w["row_label"].tolist() == ranked
+    assert w["value"].is_monotonic_decreasing  # ranked by score, so by weight too
+    v = data["v"]
+    assert v.loc[v["row"] == 0, "row_label"].iloc[0] == CAT_VIDEO
+
+
+def test_keys_blended_and_temperature_are_glossed_where_they_appear():
+    text = all_text(lookup())
+    assert "Keys blended = e^entropy of the weights" in text and "nats" in text
+    assert "Temperature T divides the scores before the softmax" in text
 
 
 # ---------------------------------------------------------------- bad input

@@ -67,6 +67,25 @@ def test_captions_name_both_limits_and_a_checkable_claim():
     assert at.get("latex"), "the content-aware weight formula is shown"
 
 
+@pytest.mark.parametrize("params, claim", [
+    ({}, "the first and last 12 rows (24 of 200) reach past an end"),                     # r = 12
+    ({"sigma": "50"}, "at r = 150 every one of the 200 rows reaches past an end"),       # r = 150 > n / 2
+    ({"sigma": "50", "n": "1000"}, "the first and last 150 rows (300 of 1,000) reach past an end"),
+    ({"sigma": "0.5", "trunc": "0.5"}, "no row reaches past an end"),                    # r = 0
+])
+def test_w_caption_counts_the_clipped_rows(params, claim):
+    text = all_text(page(params))
+    assert claim in text
+    assert "first and last few rows" not in text
+
+
+def test_section_four_names_the_key_and_value_jobs_and_the_matrices_that_split_them():
+    text = all_text(page())
+    assert "**compared** with the focus point's value (a key's job)" in text
+    assert "**averaged** into the result (a value's job)" in text
+    assert "x·W_kᵀ + b_k" in text and "x·W_vᵀ + b_v" in text
+
+
 def test_every_widget_has_a_url_key():
     at = page()
     widgets = [*at.slider, *at.number_input, *at.get("button_group")]

@@ -241,3 +241,15 @@ def test_the_flagship_narration_is_what_the_model_computes():
     (top_tired, top_wide) = found.word_top
     assert top_tired.token == top_wide.token == "animal"
     assert 0.6 <= top_tired.weight <= 0.72  # "about two thirds"
+
+
+def test_a_long_link_stays_one_line_and_its_block_still_holds_all_of_it():
+    at = open_page(LOOKUP.script)
+    assert at.sidebar.code[0].proto.wrap_lines  # a short link wraps: it fits in a few lines
+    long_query = "a long query about " + "cats and dogs " * 30
+    at.text_input(key="q").input(long_query).run()
+    assert_clean(at)
+    full = link(at)
+    assert dict(parse_qsl(full.partition("?")[2]))["q"] == long_query  # the block carries the whole link
+    assert not at.sidebar.code[0].proto.wrap_lines  # one line that scrolls, not a wall of encoded text
+    assert f"Link to this view ({len(full):,} characters" in at.sidebar.caption[-1].value

@@ -10,6 +10,8 @@ import torch
 
 from qkv_core.retrieval import (
     SIMILARITIES,
+    WEAK_MATCH,
+    score_keys,
     dict_transcript,
     effective_keys,
     entropy,
@@ -368,3 +370,39 @@ def test_dict_transcript_cuts_a_long_query():
 def test_dict_transcript_shows_a_profile_value():
     store = {"a": {"cats": 0.9, "music": 0.1}}
     assert dict_transcript(store, "a") == (True, "{'cats': 0.9, 'music': 0.1}")
+
+
+# ---------------------------------------------------------------- how strong the best match is
+
+
+@pytest.mark.parametrize("kind", SIMILARITIES)
+def test_score_keys_gives_the_similarity_and_a_bound_no_score_passes(kind):
+    query, keys, _ = _store(n=50, d=8, seed=3)
+    got = score_keys(query, keys, kind)
+    np.testing.assert_array_equal(got.scores, similarity(query, keys, kind))
+    assert np.abs(got.scores).max() <= got.bound
+    # The bound is reached: by a key pointing along the query (cosine 1, dot |q|·|k|).
+    along = np.vstack([keys, query * np.linalg.norm(keys, axis=1).max() / np.linalg.norm(query)])
+    assert score_keys(query, along, kind).scores.max() == pytest.approx(score_keys(query, along, kind).bound)
+
+
+def test_score_keys_bound_for_unit_vectors_is_one_or_one_over_root_d():
+    rng = np.random.default_rng(0)
+    keys = rng.normal(size=(10, 16))
+    keys /= np.linalg.norm(keys, axis=1, keepdims=True)
+    bounds = {kind: score_keys(keys[0], keys, kind).bound for kind in SIMILARITIES}
+    assert bounds == pytest.approx({"cosine": 1.0, "dot": 1.0, "scaled_dot": 0.25})
+
+
+@pytest.mark.parametrize("kind", SIMILARITIES)
+def test_a_weak_best_match_is_flagged_by_its_cosine_whatever_the_similarity(kind):
+    e = np.eye(4)
+    near = score_keys(e[0], np.vstack([e[0] + 0.1 * e[1], e[2]]), kind)   # cosine 0.995 with the first key
+    far = score_keys(e[0], np.vstack([e[1], 0.2 * e[0] + e[2]]), kind)    # best cosine 0.196
+    assert not near.weak and near.best_cosine == pytest.approx(0.995, abs=1e-3)
+    assert far.weak and far.best_cosine == pytest.approx(0.2 / math.sqrt(1.04)) and far.best_cosine < WEAK_MATCH
+
+
+def test_score_keys_refuses_an_unknown_similarity():
+    with pytest.raises(ValueError, match="unknown similarity"):
+        score_keys(np.ones(3), np.ones((2, 3)), "manhattan")

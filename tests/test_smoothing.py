@@ -468,6 +468,20 @@ def test_focus_is_the_separate_calls(n: int, sigma: float, truncate: float, t: i
         assert a.weight_max == max(f.row.max(), a.row.max())
 
 
+@pytest.mark.parametrize(("n", "sigma", "truncate", "clipped"), [
+    (200, 4.0, 3.0, 24),      # r = 12: the first and last 12 rows
+    (200, 50.0, 3.0, 200),    # r = 150 > T / 2: every row reaches past an end
+    (200, 0.5, 0.5, 0),       # r = 0: each point keeps only itself, nothing to clip
+    (30, 40.0, 6.0, 30),      # r clipped to T - 1
+    (101, 25.0, 2.0, 100),    # r = 50: all but the middle row
+])
+def test_focus_counts_the_rows_an_end_cuts(n: int, sigma: float, truncate: float, clipped: int) -> None:
+    """A row is clipped when its bump has fewer than 2r + 1 taps in W (an end of the series cut it)."""
+    f = focus(_values(n), sigma, truncate, 0)
+    taps = np.count_nonzero(gaussian_weights(n, sigma, truncate), axis=1)  # (T,)
+    assert f.clipped == clipped == np.count_nonzero(taps < 2 * f.radius + 1)
+
+
 def test_focus_of_a_flat_series_measures_tolerance_in_units_of_one() -> None:
     """A constant series has spread 0: σᵥ is then the tolerance itself, and both lines equal the series."""
     f = focus(np.full(50, 3.0), 2.0, 4.0, 10)

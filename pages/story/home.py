@@ -22,8 +22,8 @@ STEPS = (
      "A dictionary answers only an exact key. Score the query against every key instead, "
      "turn the scores into weights with a softmax, and blend the values."),
     (ATTENTION, {"view": "steps"}, "3 · Queries, keys and values are learned",
-     "In a transformer each token makes its own query, key and value by multiplying its "
-     "embedding with learned matrices, then searches the sentence like step 2."),
+     "In a transformer each token makes its own query, key and value from its vector x with a learned "
+     "matrix and bias (q = x·W_qᵀ + b_q, and likewise k and v), then searches the sentence like step 2."),
     (ATTENTION, {"view": "heads"}, "4 · Many heads at once",
      "Several sets of projections run side by side, each free to look for a different "
      "pattern; their answers are joined into one context-aware vector per token."),

@@ -64,6 +64,8 @@ sim = c1.segmented_control("Similarity", list(SIMILARITIES), format_func=SIMILAR
                            required=True)
 temp = c2.select_slider("Temperature T", TEMPERATURES, key="temp", format_func=lambda t: f"{t:g}",
                         help="The scores are divided by T before the softmax.")
+st.caption("Temperature T divides the scores before the softmax: a low T hands the weight to the best "
+           "key, a high T spreads it evenly.")
 query = st.session_state["q"]
 if not query.strip():
     st.info("Type a query above (or pick an example) to look it up.", icon=":material/keyboard:")
@@ -83,7 +85,8 @@ if pieces.n_tokens_full > encoder.embed_max_tokens:
 
 store = retrieval.store_dict(check.keys, check.values, value_cols)
 found, transcript = retrieval.dict_transcript(store, query)
-scores = retrieval.similarity(embed(encoder, [query])[0], embed(encoder, check.keys), sim)  # (n,)
+scored = retrieval.score_keys(embed(encoder, [query])[0], embed(encoder, check.keys), sim)
+scores = scored.scores  # (n,)
 output, weights = retrieval.soft_lookup_scores(scores, check.values, temp)  # (dv,), (n,)
 best, n = int(np.argmax(scores)), len(check.keys)
 collapsed, blend = retrieval.is_collapsed(weights), retrieval.effective_keys(weights)
@@ -110,25 +113,33 @@ with right:
     else:
         st.metric("Result: Σ weight · value", ", ".join(f"{x:.3g}" for x in output))
 
+if scored.weak:  # outside the tour's block: no tour step asks an off-topic query
+    st.warning(f"Nothing in the store matches well: the best cosine similarity is {scored.best_cosine:.2f} "
+               f"(below {retrieval.WEAK_MATCH:g}). The softmax still hands out all the weight, so attention "
+               "answers anyway: it has no way to say \"not found\".", icon=":material/search_off:")
 nearest, m1, m2 = st.columns([2, 1, 1], vertical_alignment="bottom")
 with nearest.container(key="best-match"):
     st.caption("Nearest key (highest score)")
     st.text(check.keys[best])
 m1.metric("Its weight", f"{weights[best]:.1%}")
-m2.metric("Keys blended", f"≈ {blend:.1f} of {n}")
+m2.metric("Keys blended", f"≈ {blend:.1f} of {n}",
+          help="How many keys the answer really mixes: e^entropy of the weights.")
+st.caption(f"Keys blended = e^entropy of the weights (entropy with the natural log, in nats): 1 when one key "
+           f"takes all the weight, {n} when all {n} share it equally.")
 if found and best == check.keys.index(query) and collapsed:
     st.success("Both sides agree: the query is a key, it scores highest, and at this T it takes all the weight.")
 elif found:
     st.info("The query is a key, but at this T other keys still share the weight. Slide T toward 0.01 "
             "(with cosine or dot product) and the soft answer becomes the dict's answer.")
-else:
+elif not scored.weak:  # a weak match has its own warning above
     st.info("The dict has no answer. The soft lookup still answers: "
             + ("at this T, with the nearest key's value alone (a nearest-key lookup)." if collapsed
                else "a blend led by the most similar keys."))
 
 st.subheader("Scores become weights")
 ranked = charts.top_rows(scores, n)  # every key, best first: the chart shows the first MAX_LOOKUP_ROWS
-export.show_chart(charts.lookup_bars(check.keys, scores, weights, score_title=SIMILARITIES[sim]), "qkv-lookup-scores",
+export.show_chart(charts.lookup_bars(check.keys, scores, weights, score_title=SIMILARITIES[sim],
+                                     score_bound=scored.bound), "qkv-lookup-scores",
                   csv=export.CsvTable(np.column_stack([scores, weights])[ranked], [check.keys[i] for i in ranked],
                                       [SIMILARITIES[sim], "weight"], "key"), width="content")
 state = (" Now collapsed: one key holds at least 99.9 % of the weight." if collapsed else
@@ -140,23 +151,25 @@ st.caption(
     f"weights = softmax(scores / T), T = {temp:g}. Slide T toward 0.01: the weights {low}. Slide it to 100: "
     f"each key gets about 1/{n} and the result nears the plain average.{state} The model's vectors have "
     f"length 1, so dot product and cosine give the same scores; scaled dot divides them by "
-    f"√{encoder.config.d_model} ≈ {root_d:.1f}, which acts like a {root_d:.1f} times higher T."
+    f"√{encoder.config.d_model} ≈ {root_d:.1f}, which acts like a {root_d:.1f} times higher T. The score axis "
+    f"is fixed at ±{scored.bound:.3g}, the most these vectors can score: a weak best match draws a short bar."
     + (f" Showing the {charts.MAX_LOOKUP_ROWS} best of {n} keys." if n > charts.MAX_LOOKUP_ROWS else "")
 )
 
 st.subheader("The result is weights × values")
-export.show_chart(charts.blend_diagram(weights, check.values, output, check.keys, value_cols), "qkv-lookup-blend",
-                  width="content")
+export.show_chart(charts.blend_diagram(weights, check.values, output, check.keys, value_cols, order=ranked),
+                  "qkv-lookup-blend", width="content")
 st.caption("Each result column is the weight column times that value column, summed over the keys: bright "
-           "weight cells pick the value rows that make up the result."
+           "weight cells pick the value rows that make up the result. Keys are ranked as in the chart above."
            + (f" Showing the {charts.MAX_LOOKUP_ROWS} heaviest of {n} keys." if n > charts.MAX_LOOKUP_ROWS else ""))
 
 with st.container(border=True):
     st.subheader("From search to attention")
     st.write(
         "In a transformer every token runs this search at once, each one a query against all the others. "
-        "Its queries, keys and values are not raw embeddings as here but learned projections of them "
-        "(x·W_q, x·W_k, x·W_v): training decides what counts as a match and what gets passed on."
+        "Its queries, keys and values are not raw embeddings as here but learned projections of them: "
+        "q = x·W_qᵀ + b_q, k = x·W_kᵀ + b_k, v = x·W_vᵀ + b_v (x a token's vector, each W a learned matrix, "
+        "each b a learned bias). Training decides what counts as a match and what gets passed on."
     )
     st.page_link(ATTENTION.script, label=f"Next: {ATTENTION.title}", icon=ATTENTION.icon)
 urlstate.publish(PARAMS)

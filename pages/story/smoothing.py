@@ -90,8 +90,17 @@ export.show_chart(charts.weight_matrix(w_small, starts, n, t, title="Gaussian W"
                   selection_mode=["wrow", "wrow_bg"], width="content")
 right.markdown(f"Row *i* of W holds the weights that make smoothed step *i*; row {t} (marked) is the bump above. "
                "Multiply W by the column of values and you get the whole smoothed line at once.")
-right.markdown("**Every row is the same bump, slid along the diagonal.** Position alone decides, by one rule for all "
-               "steps; only the first and last few rows are clipped and rescaled.")
+r, clipped = gauss.radius, gauss.clipped
+if clipped == 0:
+    edges = "no row reaches past an end, so none is clipped."
+elif clipped < n:
+    edges = (f"the first and last {r} rows ({clipped:,} of {n:,}) reach past an end of the series and are "
+             "clipped and rescaled to sum to 1.")
+else:
+    edges = f"at r = {r} every one of the {n:,} rows reaches past an end, so all are clipped and rescaled to sum to 1."
+right.markdown(("**Every row is the same bump, slid along the diagonal.** " if clipped < n else
+                "**Every row is the same bump, slid along the diagonal and cut by the ends.** ")
+               + "Position alone decides, by one rule for all steps; " + edges)
 right.caption("Click a row to make it the focus step." + ("" if len(starts) == n else
               f" With {n:,} steps, each cell shows the average of a {starts[1]} × {starts[1]} block of W."))
 
@@ -123,8 +132,10 @@ export.show_chart(charts.weight_matrix(aware.matrix, starts, n, t, title="Conten
                   selection_mode=["arow", "arow_bg"], width="content")
 right.markdown("**Same picture, new rule: the rows now differ.** Each point's own value picks the neighbours that "
                "count, so a point beside an edge leans away from it.")
-right.markdown("That is the first step toward queries and keys: each point asks *who is like me?* and every "
-               "neighbour's value answers. Each row is still a set of positive weights summing to 1, a softmax of "
-               "scores. Attention keeps all this and learns what to compare.")
+right.markdown("That is the first step toward queries and keys: each point asks *who is like me?* Here a "
+               "neighbour's value does two jobs at once: it is **compared** with the focus point's value (a key's "
+               "job) and it is **averaged** into the result (a value's job). Attention separates the two: a "
+               "token's key x·W_kᵀ + b_k is what gets compared, its value x·W_vᵀ + b_v what gets averaged. "
+               "Each row is still a set of positive weights summing to 1, a softmax of scores.")
 st.page_link(LOOKUP.script, label=f"Next: {LOOKUP.title}", icon=LOOKUP.icon)
 urlstate.publish(PARAMS)

@@ -48,8 +48,8 @@ def attention_row(weights: np.ndarray, labels: list[str], max_bars: int = 40) ->
 
 
 @compiled(maxsize=8)
-def _lookup_bars_template(score_title: str) -> alt.TopLevelMixin:
-    """Similarity (left) and softmax weight (right) per key, one row per key in ``rank`` order.
+def _lookup_bars_template(score_title: str, bound: float) -> alt.TopLevelMixin:
+    """Similarity (left, on the fixed axis [-bound, bound]) and softmax weight (right) per key, in ``rank`` order.
 
     Dataset ``bars``: rank, key, score, weight; param ``pct``: key -> weight.
     """
@@ -57,8 +57,10 @@ def _lookup_bars_template(score_title: str) -> alt.TopLevelMixin:
     tooltip = [alt.Tooltip("key:N"), alt.Tooltip("score:Q", title=score_title, format=".4f"),
                alt.Tooltip("weight:Q", format=".4f")]
     base = alt.Chart(alt.NamedData("bars")).encode(tooltip=tooltip)
-    left = base.mark_bar(color=LINE_COLORS["raw"]).encode(x=alt.X("score:Q", title=score_title), y=y).properties(
-        width=200, height=alt.Step(22), title="score")
+    # A fixed axis: a weak best match draws a short bar instead of filling the panel.
+    x = alt.X("score:Q", title=score_title, scale=alt.Scale(domain=[-bound, bound], nice=False, clamp=True))
+    left = base.mark_bar(color=LINE_COLORS["raw"]).encode(x=x, y=y).properties(
+        width=240, height=alt.Step(22), title="score")
     # Each weight is printed as an axis label (param ``pct``: key -> weight): axis labels take the
     # theme's text colour, a text mark would keep one colour on light and dark backgrounds alike.
     y_pct = alt.Y("key:N", title=None, sort=alt.EncodingSortField("rank"),
@@ -67,22 +69,28 @@ def _lookup_bars_template(score_title: str) -> alt.TopLevelMixin:
         x=alt.X("weight:Q", title="softmax weight", scale=alt.Scale(domain=[0, 1])), y=y_pct,
         color=alt.Color("weight:Q", scale=alt.Scale(scheme=SEQUENTIAL, domain=[0, 1]), legend=None),
     ).properties(width=200, height=alt.Step(22), title="weight")
-    return alt.hconcat(left, right, spacing=6).add_params(alt.param(name="pct", value={})).properties(
+    return alt.hconcat(left, right, spacing=24).add_params(alt.param(name="pct", value={})).properties(
         description="Similarity of the query to each key (best first) and the softmax weight it gets",
     )
 
 
 def lookup_bars(
     keys: Sequence[str], scores: np.ndarray, weights: np.ndarray, *, score_title: str = "similarity",
-    max_rows: int = MAX_LOOKUP_ROWS,
+    score_bound: float | None = None, max_rows: int = MAX_LOOKUP_ROWS,
 ) -> dict:
-    """Each key's similarity to the query and its softmax weight, best first (the top max_rows keys)."""
+    """Each key's similarity to the query and its softmax weight, best first (the top max_rows keys).
+
+    The score axis spans [-score_bound, score_bound] (``retrieval.Scored.bound``; default: the
+    largest |score|), so its length does not change with the query.
+    """
     scores, weights = np.asarray(scores, dtype=float), np.asarray(weights, dtype=float)
+    bound = float(np.abs(scores).max()) if score_bound is None else float(score_bound)
+    bound = float(f"{bound:.3g}") if bound > 0 else 1.0  # 3 digits: one template per similarity, not per query
     idx = top_rows(scores, max_rows)
     data = pa.table({"rank": np.arange(idx.size), "key": [str(keys[i]) for i in idx],
                      "score": scores[idx], "weight": weights[idx]})
     pct = {str(keys[i]): float(weights[i]) for i in idx}
-    return filled(_lookup_bars_template(score_title), {"pct": pct}, bars=data)
+    return filled(_lookup_bars_template(score_title, bound), {"pct": pct}, bars=data)
 
 
 @compiled(maxsize=8)

@@ -233,15 +233,16 @@ def _blend_template(n: int, dv: int, lo: float, hi: float) -> alt.TopLevelMixin:
 
 def blend_diagram(
     weights: np.ndarray, values: np.ndarray, output: np.ndarray, keys: Sequence[str],
-    value_labels: Sequence[str], *, max_rows: int = MAX_LOOKUP_ROWS,
+    value_labels: Sequence[str], *, order: np.ndarray | None = None, max_rows: int = MAX_LOOKUP_ROWS,
 ) -> dict:
     """The soft answer as weights × values: weight column, value rows, result = Σ weight · value.
 
-    Rows are in store order; a store longer than max_rows shows its max_rows heaviest keys.
+    Rows follow ``order`` (key indices, e.g. best score first, as /lookup's score chart ranks them;
+    default: heaviest weight first), the first max_rows of it.
     """
     weights = np.asarray(weights, dtype=float)
     values = np.asarray(values, dtype=float).reshape(weights.size, -1)  # (n, dv)
-    idx = np.arange(weights.size) if weights.size <= max_rows else np.sort(top_rows(weights, max_rows))
+    idx = top_rows(weights, max_rows) if order is None else np.asarray(order, dtype=int)[:max_rows]
     keys, cols = [str(keys[i]) for i in idx], [str(c) for c in value_labels]
     lo, hi = float(values.min()), float(values.max())
     hi = hi if hi > lo else lo + 1.0  # a constant store still needs a colour range

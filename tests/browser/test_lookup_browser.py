@@ -111,3 +111,23 @@ def test_a_hand_made_store_link_opens_with_its_keys(server, page, artifacts):
     expect(page.get_by_text("The store: 3 keys and their values")).to_be_visible()
     expect(page.get_by_text("Exact match: the dict returns that key's value.")).to_be_visible()
     page.screenshot(path=str(artifacts / "lookup-store-link.png"))
+
+
+def test_a_long_query_leaves_a_one_line_link_that_still_holds_all_of_it(server, page, artifacts):
+    long_query = "a long question about " + "cats and dogs " * 40
+    open_view(page, f"{server.url}/lookup", HEADING)
+    ask(page, long_query)
+    block = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]')
+    expect(block).to_contain_text("cats%20and%20dogs")
+    link = block.inner_text().strip()
+    assert parse_qs(urlparse(link).query)["q"] == [long_query]  # the block carries the whole query
+    assert block.bounding_box()["height"] < 80  # one line, not a wall of encoded text
+    expect(page.get_by_text(f"Link to this view ({len(link):,} characters")).to_be_visible()
+    page.screenshot(path=str(artifacts / "lookup-long-link.png"))
+
+
+def test_a_query_that_matches_nothing_says_so(server, page, artifacts):
+    open_view(page, f"{server.url}/lookup", HEADING)
+    ask(page, "quarterly tax filing deadline")
+    expect(page.get_by_text("Nothing in the store matches well")).to_be_visible()
+    page.screenshot(path=str(artifacts / "lookup-no-match.png"))
