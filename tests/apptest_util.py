@@ -9,9 +9,11 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
+# s for every AppTest run: generous, since CI shares two cores (the first /attention run loads the model).
+TIMEOUT = 90
 
 
-def open_page(script: str | None = None, params: dict[str, str] | None = None, timeout: float = 90) -> AppTest:
+def open_page(script: str | None = None, params: dict[str, str] | None = None, timeout: float = TIMEOUT) -> AppTest:
     """Run the app (optionally switched to a page script, with URL parameters) and return it."""
     at = AppTest.from_file(APP, default_timeout=timeout)
     for key, value in (params or {}).items():

@@ -21,7 +21,7 @@ from qkv_core.vectors import find_word
 from qkv_core.encoder import load_pretrained
 from qkv_ui.pages import ATTENTION, LOOKUP, SMOOTHING
 
-from .apptest_util import APP, all_text, chart_specs, open_page
+from .apptest_util import APP, TIMEOUT, all_text, chart_specs, open_page
 from .hostile.corpus import ANY, CASES, REQUIRED_KINDS, SAME, URL_KEYS, by_target
 
 SCRIPTS = {"home": None, "smoothing": SMOOTHING.script, "lookup": LOOKUP.script, "attention": ATTENTION.script}
@@ -144,7 +144,7 @@ def open_link(page: str, query: dict) -> AppTest:
     answered, there. The story's url paths equal their file names, so switching before the first
     run finds the page.)
     """
-    at = AppTest.from_file(APP, default_timeout=90)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     if SCRIPTS[page] is not None:
         at.switch_page(SCRIPTS[page])
     for key, value in query.items():

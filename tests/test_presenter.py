@@ -11,7 +11,7 @@ from qkv_ui import presenter
 from qkv_ui.pages import ATTENTION, HOME, LOOKUP, SMOOTHING, STORY
 from qkv_ui.presenter import STEPS, step_query
 
-from .apptest_util import APP, assert_clean, open_page
+from .apptest_util import APP, TIMEOUT, assert_clean, open_page
 
 TITLES = {HOME: "QKV Explainer", SMOOTHING: "Context matters", LOOKUP: "Search, softly",
           ATTENTION: "Attention on your text"}
@@ -19,7 +19,7 @@ TITLES = {HOME: "QKV Explainer", SMOOTHING: "Context matters", LOOKUP: "Search, 
 
 def open_step(index: int) -> AppTest:
     """Presenter mode on, then the page of step ``index`` opened with that step's URL."""
-    at = AppTest.from_file(APP, default_timeout=90)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params["present"] = "1"
     at.run()
     at.query_params.clear()

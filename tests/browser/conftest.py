@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from .helpers import TIMEOUT, new_page
 from .server import CHROMIUM, CHROMIUM_ARGS, ROOT, StreamlitServer
 
 ARTIFACTS = ROOT / "test-artifacts"
 # CI shares two cores with a server, a browser and the model: give assertions time rather than flake.
-expect.set_options(timeout=15_000)
+expect.set_options(timeout=TIMEOUT)
 
 
 def pytest_collection_modifyitems(items):
@@ -46,10 +47,6 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1800})
-    pg = context.new_page()
-    pg.errors = []  # uncaught page errors and dialogs: a test fails on any
-    pg.on("pageerror", lambda e: pg.errors.append(f"pageerror: {e}"))
-    pg.on("dialog", lambda d: (pg.errors.append(f"dialog: {d.message}"), d.dismiss()))
+    pg = new_page(browser, viewport={"width": 1400, "height": 1800})  # page errors and dialogs: a test fails on any
     yield pg
-    context.close()
+    pg.context.close()

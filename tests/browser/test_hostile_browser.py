@@ -17,13 +17,13 @@ from playwright.sync_api import Page, expect
 from tests.hostile.corpus import CASES
 from tests.hostile.model_faults import FIX_WORDS, broken_model
 
-from .helpers import assert_no_exception, open_view, wait_idle
+from .helpers import CHARTS as CHART
+from .helpers import assert_no_exception, browser_idle, open_view, rerun, settle, submit
 from .server import StreamlitServer
 
 CASE = {c.id: c for c in CASES}
 TITLES = {"home": "QKV Explainer", "smoothing": "Context matters", "lookup": "Search, softly",
           "attention": "Attention on your text"}
-CHART = '[data-testid="stVegaLiteChart"]'
 
 # Records calls to the dialog functions (the dialog itself still opens, and the page fixture records it).
 HOOKS = """
@@ -80,8 +80,9 @@ class Guard:
             self.foreign.append(request.url)
 
     def check(self, what: str) -> None:
-        """Nothing ran, nothing was injected, nothing left for another host."""
-        self.page.wait_for_timeout(300)  # give a stray handler or image a moment to fire
+        """Nothing ran, nothing was injected, nothing left for another host (once the page has settled)."""
+        settle(self.page)
+        browser_idle(self.page)  # images loaded or failed: a stray handler has fired, a request was made
         result = self.page.evaluate(SCAN)
         if self.scripts is None:
             self.scripts = result["scripts"]
@@ -99,10 +100,8 @@ def guard(page, server) -> Guard:
 
 
 def submit_text(page: Page, label: str, text: str, keys: str = "Control+Enter") -> None:
-    box = page.get_by_label(label, exact=True)
-    box.fill(text)
-    box.press(keys)
-    wait_idle(page)
+    """Type ``text`` into the box labelled ``label``, submit it and wait for the run it starts."""
+    submit(page, page.get_by_label(label, exact=True), text, keys)
 
 
 # ---------------------------------------------------------------- the guard itself
@@ -118,7 +117,8 @@ def test_the_guard_catches_injected_handlers_scripts_and_foreign_requests(server
     page.evaluate("document.querySelector('img[src=x]').remove(); window.__xss.length = 0; alert('x')")
     with pytest.raises(AssertionError, match="script ran"):
         guard.check("planted alert")
-    page.evaluate("window.__xss.length = 0; fetch('http://evil.example/x').catch(() => {})")
+    with page.expect_request("http://evil.example/x"):  # Playwright has seen it leave
+        page.evaluate("window.__xss.length = 0; fetch('http://evil.example/x').catch(() => {})")
     with pytest.raises(AssertionError, match="other hosts"):
         guard.check("planted request")
     assert any("dialog" in e for e in page.errors)
@@ -154,8 +154,7 @@ def test_token_pills_show_markdown_characters_literally(server, page, guard):
     text = "a # b - c > d + e * f ` g $ h \\ i _ j ~ k | l < m [ n ] o ! p : q"
     open_view(page, f"{server.url}/attention?{urlencode({'text': text})}", TITLES["attention"])
     pills = page.get_by_role("radiogroup", name="Query token").get_by_role("radio")
-    shown = [p.inner_text().strip() for p in pills.all()]
-    assert shown == ["[CLS]", *text.split(), "[SEP]"]
+    expect(pills).to_have_text(["[CLS]", *text.split(), "[SEP]"], use_inner_text=True)  # every pill, in order
     guard.check("markdown characters as tokens")
 
 
@@ -213,16 +212,16 @@ def test_hostile_uploads_are_shown_as_text(server, page, guard):
     open_view(page, f"{server.url}/smoothing?src=upload", TITLES["smoothing"])
     for case_id in UPLOADS:
         case = CASE[case_id]
-        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
-            {"name": case.filename, "mimeType": "text/csv", "buffer": case.payload})
+        with rerun(page):
+            page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+                {"name": case.filename, "mimeType": "text/csv", "buffer": case.payload})
         if case.expect == "refused":
-            expect(page.get_by_text("This file can't be used as a series")).to_be_visible(timeout=30_000)
+            expect(page.get_by_text("This file can't be used as a series")).to_be_visible()
             expect(page.locator('[data-testid="stText"]').filter(has_text=case.says).first).to_be_visible()
         else:
-            expect(page.locator(CHART)).to_have_count(7, timeout=30_000)
+            expect(page.locator(CHART)).to_have_count(7)
             column = case.payload.split(b"\n")[0].split(b",")[0].decode()
             expect(page.get_by_role("combobox", name="Column")).to_have_value(column)  # the header, as text
-        wait_idle(page)
         guard.check(case.id)
 
 
@@ -239,7 +238,7 @@ def test_server_with_a_broken_model_explains_and_keeps_the_other_pages(page, tmp
             expect(alert).to_be_visible()
             for word in ("corrupt or truncated", *FIX_WORDS):
                 expect(alert).to_contain_text(word)
-            assert page.locator(CHART).count() == 0
+            assert page.locator(CHART).count() == 0  # the run is over (open_view): none is still to come
             guard.check(f"/{path} with a broken model")
         page.screenshot(path=str(artifacts / "broken-model-lookup.png"))
         for path, charts in (("", 1), ("smoothing", 7)):

@@ -7,23 +7,18 @@ from playwright.sync_api import expect
 
 from qkv_core.store import encode_store, numbers_preset
 
-from .helpers import assert_no_exception, open_view, wait_idle
+from .helpers import (assert_no_exception, box_still, browser_idle, charts_still, eventually, open_view, rerun,
+                      submit)
 from .server import StreamlitServer
 
 HEADING = "Search, softly"
-
-
-def best_match(page) -> str:
-    """The nearest key as the page names it (plain text under 'Nearest key')."""
-    return page.locator(".st-key-best-match [data-testid='stText']").inner_text().strip()
+BEST_MATCH = ".st-key-best-match [data-testid='stText']"  # the nearest key, as plain text under 'Nearest key'
+SIDEBAR_LINK = '[data-testid="stSidebar"] [data-testid="stCode"]'
 
 
 def ask(page, text: str) -> None:
-    """Type a query into the box and submit it with Enter."""
-    box = page.get_by_label("Query", exact=True)
-    box.fill(text)
-    box.press("Enter")
-    wait_idle(page)
+    """Type a query into the box, submit it with Enter and wait for the run it starts."""
+    submit(page, page.get_by_label("Query", exact=True), text)
     assert_no_exception(page)
 
 
@@ -31,25 +26,32 @@ def test_typing_a_query_reranks_the_keys(server, page, artifacts):
     open_view(page, f"{server.url}/lookup", HEADING)
     expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible()
     ask(page, "funny kittens")
-    assert best_match(page) == "funny cat compilation: kittens doing silly things"
+    expect(page.locator(BEST_MATCH)).to_have_text("funny cat compilation: kittens doing silly things",
+                                                  use_inner_text=True)
     expect(page.get_by_text("KeyError: 'funny kittens'")).to_be_visible()
+    charts_still(page)
     page.screenshot(path=str(artifacts / "lookup-kittens.png"))
 
     ask(page, "homemade bread")
-    assert best_match(page) == "sourdough bread from scratch for beginners"
+    expect(page.locator(BEST_MATCH)).to_have_text("sourdough bread from scratch for beginners", use_inner_text=True)
     expect(page.get_by_text("KeyError: 'homemade bread'")).to_be_visible()
-    assert parse_qs(urlparse(page.url).query)["q"] == ["homemade bread"]
+    eventually(lambda: _assert_query(page, "q", ["homemade bread"]))
+
+
+def _assert_query(page, key: str, values: list[str]) -> None:
+    assert parse_qs(urlparse(page.url).query).get(key) == values, page.url
 
 
 def test_exact_key_and_low_temperature_agree(server, page, artifacts):
     open_view(page, f"{server.url}/lookup?q=why+the+sky+is+blue", HEADING)
     slider = page.get_by_role("slider", name="Temperature T")
     slider.focus()
-    slider.press("Home")  # the lowest stop, T = 0.01
-    wait_idle(page)
+    with rerun(page):
+        slider.press("Home")  # the lowest stop, T = 0.01
     assert_no_exception(page)
-    expect(page.get_by_text("Both sides agree")).to_be_visible(timeout=20_000)
-    expect(page).to_have_url(re.compile(r"[?&]temp=0\.01(&|$)"), timeout=20_000)
+    expect(page.get_by_text("Both sides agree")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"[?&]temp=0\.01(&|$)"))
+    charts_still(page)
     page.screenshot(path=str(artifacts / "lookup-exact-key.png"))
 
 
@@ -58,9 +60,9 @@ def test_markup_query_is_shown_as_text_and_never_runs(server, page, artifacts):
     payload = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
     ask(page, payload)
     expect(page.locator('[data-testid="stMain"] [data-testid="stCode"]').first).to_contain_text("<script>alert(2)</script>")
-    assert page.locator('img[src="x"]').count() == 0
+    assert page.locator('img[src="x"]').count() == 0  # the run is over (ask): nothing more will come
     assert page.locator("script", has_text="alert(2)").count() == 0
-    page.wait_for_timeout(500)  # give a stray handler time to fire
+    browser_idle(page)  # a stray handler would have fired by now
     assert page.errors == []  # no dialog opened, no page error
     page.screenshot(path=str(artifacts / "lookup-markup.png"))
 
@@ -70,17 +72,19 @@ def edit_cell(page, row: int, text: str) -> None:
     page.get_by_text("The store:").click()  # open the expander
     grid = page.locator('[data-testid="stDataFrame"]').first
     expect(grid).to_be_visible()
-    page.wait_for_timeout(800)  # the expander's opening animation moves the grid
-    box = grid.bounding_box()
+    box = box_still(grid)  # the expander's opening animation moves the grid
     page.mouse.click(box["x"] + box["width"] - 60, box["y"] + 35 * (row + 1.5))
-    page.wait_for_timeout(300)
+    # The grid mirrors its canvas in a hidden table: header row 1, data rows from 2.
+    cell = grid.locator(f'tr[aria-rowindex="{row + 2}"] td[role="gridcell"]').last
+    expect(cell).to_have_attribute("aria-selected", "true")
     page.keyboard.press("Enter")  # open the cell's editor
-    expect(page.locator("input.gdg-input")).to_be_focused()
+    editor = page.locator("input.gdg-input")
+    expect(editor).to_be_focused()
     page.keyboard.press("Control+A")
     page.keyboard.type(text)
-    page.wait_for_timeout(300)
-    page.keyboard.press("Enter")
-    wait_idle(page)
+    expect(editor).to_have_value(text)
+    with rerun(page):
+        page.keyboard.press("Enter")
 
 
 def test_an_edited_store_travels_in_the_link_to_a_cold_server(server, page, artifacts):
@@ -90,8 +94,10 @@ def test_an_edited_store_travels_in_the_link_to_a_cold_server(server, page, arti
     expect(answer).to_contain_text("22")
     expect(page.get_by_text("This store differs from the preset")).to_be_visible()
     expect(page).to_have_url(re.compile(r"[?&]store=1\.[A-Za-z0-9_-]+"))
-    link = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').inner_text().strip()
+    expect(page.locator(SIDEBAR_LINK)).to_contain_text("store=1.")
+    link = page.locator(SIDEBAR_LINK).inner_text().strip()
     assert parse_qs(urlparse(link).query)["store"] == parse_qs(urlparse(page.url).query)["store"]
+    charts_still(page)
     page.screenshot(path=str(artifacts / "lookup-store-edited.png"))
 
     with StreamlitServer(log_path=artifacts / "cold-link-store.log") as cold:
@@ -100,8 +106,7 @@ def test_an_edited_store_travels_in_the_link_to_a_cold_server(server, page, arti
         expect(answer).to_contain_text("22")
         expect(page.get_by_text("Exact match: the dict returns that key's value.")).to_be_visible()
         expect(page.get_by_text("This store differs from the preset")).to_be_visible()
-        assert page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').inner_text().strip() == \
-            link.replace(server.url, cold.url, 1)
+        expect(page.locator(SIDEBAR_LINK)).to_have_text(link.replace(server.url, cold.url, 1), use_inner_text=True)
 
 
 def test_a_hand_made_store_link_opens_with_its_keys(server, page, artifacts):

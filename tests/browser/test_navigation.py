@@ -1,11 +1,13 @@
 """Real browser: every page renders in the app frame, including cold deep links."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
 from qkv_ui.pages import STORY
 
-from .helpers import open_view
+from .helpers import open_view, rerun
 from .server import StreamlitServer
 
 HEADINGS = {"": "QKV Explainer", "smoothing": "Context matters", "lookup": "Search, softly",
@@ -18,8 +20,9 @@ def assert_full_frame(page):
     for p in STORY:
         expect(nav.get_by_text(p.title, exact=True)).to_be_visible()
     expect(page.get_by_text("QKV Explainer: attention, from a weighted average")).to_be_visible()
-    assert page.title() == "QKV Explainer"
-    # A cold deep link must not trip Streamlit's legacy router into its "Page not found" dialog.
+    expect(page).to_have_title("QKV Explainer")
+    # A cold deep link must not trip Streamlit's legacy router into its "Page not found" dialog
+    # (checked once the page has settled: open_view waits for the end of the run).
     assert page.get_by_text("Page not found").count() == 0
 
 
@@ -35,12 +38,13 @@ def test_deep_link_is_first_request_to_a_cold_server(page, artifacts, path):
     with StreamlitServer(log_path=artifacts / f"cold-{path}.log") as cold:
         open_view(page, f"{cold.url}/{path}", HEADINGS[path])
         assert_full_frame(page)
-        assert page.url.rstrip("/").endswith(f"/{path}")
+        expect(page).to_have_url(re.compile(rf"/{path}/?$"))
         page.screenshot(path=str(artifacts / f"cold-{path}.png"))
 
 
 def test_home_links_open_each_page(server, page):
     open_view(page, server.url, "QKV Explainer")
-    page.get_by_role("link", name="Open Search, softly").click()
+    with rerun(page):
+        page.get_by_role("link", name="Open Search, softly").click()
     expect(page.get_by_role("heading", name="Search, softly")).to_be_visible()
-    assert page.url.rstrip("/").endswith("/lookup")
+    expect(page).to_have_url(re.compile(r"/lookup/?$"))

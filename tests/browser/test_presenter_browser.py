@@ -10,7 +10,8 @@ from playwright.sync_api import Page, expect
 
 from qkv_ui.presenter import STEPS, step_query
 
-from .helpers import SPILLS, assert_no_exception, open_view, wait_idle
+from .helpers import (SLOW_TIMEOUT, SPILLS, assert_no_exception, browser_idle, charts_still, eventually, new_page,
+                      open_view, rerun, settle, submit)
 from .server import StreamlitServer
 
 COUNTER = ".st-key-presenter-counter"
@@ -21,16 +22,24 @@ HEADINGS = {"": "QKV Explainer", "smoothing": "Context matters", "lookup": "Sear
 
 
 def expect_step(page: Page, index: int) -> None:
-    """The banner shows step ``index`` (0-based) on its page, with its narration and URL, and no exception."""
+    """The banner shows step ``index`` (0-based) on its page, with its narration and URL, and no exception.
+
+    Returns once the run that shows it is over and its charts are drawn.
+    """
     step = STEPS[index]
-    expect(page.locator(COUNTER)).to_contain_text(f"Step {index + 1} / {len(STEPS)}", timeout=90_000)
-    wait_idle(page, 90_000)
+    expect(page.locator(COUNTER)).to_contain_text(f"Step {index + 1} / {len(STEPS)}", timeout=SLOW_TIMEOUT)
+    settle(page, at_least=1, timeout=SLOW_TIMEOUT)
     assert_no_exception(page)
     expect(page.get_by_role("heading", name=HEADINGS[step.page.url_path], exact=True)).to_be_visible()
     expect(page.locator(NARRATION)).to_have_text(step.narration)
+    eventually(lambda: _assert_address(page, step.page.url_path, step_query(index)))
+    charts_still(page)
+
+
+def _assert_address(page: Page, path: str, query: dict[str, str]) -> None:
     url = urlparse(page.url)
-    assert url.path.rstrip("/") == f"/{step.page.url_path}".rstrip("/")
-    assert dict(parse_qsl(url.query)) == step_query(index)
+    assert url.path.rstrip("/") == f"/{path}".rstrip("/"), page.url
+    assert dict(parse_qsl(url.query)) == query, page.url
 
 
 def view_link(page: Page) -> str:
@@ -45,31 +54,37 @@ def test_arrow_keys_walk_the_whole_tour(server, page, artifacts):
         # zoomed, no chart or table spills past its column (ones sized to the column would, by 25 %)
         assert page.evaluate(SPILLS) == [], f"step {index + 1}"
         page.screenshot(path=str(artifacts / f"presenter-{index + 1:02d}.png"))
-        page.keyboard.press("ArrowRight")
-    page.wait_for_timeout(500)  # on the last step Next is disabled: the key does nothing
+        if index < len(STEPS) - 1:
+            with rerun(page):
+                page.keyboard.press("ArrowRight")
+    # On the last step Next is disabled: the key asks for no run, and the tour stays put.
+    requested = page.evaluate("() => window.__qkvRuns.requested")
+    page.keyboard.press("ArrowRight")
+    browser_idle(page)
+    assert page.evaluate("() => window.__qkvRuns.requested") == requested, "ArrowRight on the last step asked for a run"
     expect_step(page, len(STEPS) - 1)
-    page.keyboard.press("ArrowLeft")
+    with rerun(page):
+        page.keyboard.press("ArrowLeft")
     expect_step(page, len(STEPS) - 2)
 
 
 def test_buttons_move_and_the_banner_fits_a_projector_screen(browser, server, artifacts):
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
+    page = new_page(browser, viewport={"width": 1280, "height": 720})
     try:
         page.goto(f"{server.url}/lookup?present=1")
         expect_step(page, 4)  # the sidebar's page has no step in its URL: the first step on /lookup
         for name in ("Previous", "Next"):
             box = page.get_by_role("button", name=re.compile(name)).bounding_box()
             assert box and 0 <= box["y"] and box["y"] + box["height"] <= 720 and box["x"] + box["width"] <= 1280
-        page.get_by_role("button", name=re.compile("Next")).click()
+        with rerun(page):
+            page.get_by_role("button", name=re.compile("Next")).click()
         expect_step(page, 5)
         page.screenshot(path=str(artifacts / "presenter-1280x720.png"))
-        page.get_by_role("button", name=re.compile("Previous")).click()
+        with rerun(page):
+            page.get_by_role("button", name=re.compile("Previous")).click()
         expect_step(page, 4)
     finally:
-        context.close()
+        page.context.close()
 
 
 INTRO = ('[data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] > [data-testid="stElementContainer"]'
@@ -84,12 +99,18 @@ def test_presenter_mode_hides_intro_and_help_but_keeps_captions(server, page):
     captions = page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]:visible').count()
     size = page.get_by_role("heading", name=HEADINGS["smoothing"]).bounding_box()["height"]
 
-    page.get_by_text("Presenter mode", exact=True).click()
+    with rerun(page):
+        page.get_by_text("Presenter mode", exact=True).click()
     expect_step(page, 1)
     expect(page.locator(INTRO)).to_be_hidden()  # the narration speaks instead
-    assert page.locator(f"{HELP}:visible").count() == 0
-    assert page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]:visible').count() == captions
-    assert page.get_by_role("heading", name=HEADINGS["smoothing"]).bounding_box()["height"] > 1.2 * size
+    expect(page.locator(f"{HELP}:visible")).to_have_count(0)
+    expect(page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]:visible')).to_have_count(captions)
+    heading = page.get_by_role("heading", name=HEADINGS["smoothing"])
+    eventually(lambda: _assert_taller(heading.bounding_box()["height"], 1.2 * size))
+
+
+def _assert_taller(height: float, than: float) -> None:
+    assert height > than, f"the heading is {height:.1f} px tall, not more than {than:.1f}"
 
 
 def test_arrows_inside_controls_do_not_move_the_tour(server, page):
@@ -100,12 +121,12 @@ def test_arrows_inside_controls_do_not_move_the_tour(server, page):
     page.keyboard.press("ArrowLeft")  # moves the text cursor only
     slider = page.get_by_role("slider", name="Temperature T")
     slider.focus()
-    page.keyboard.press("ArrowRight")  # moves the slider one stop, 0.1 → 0.2
-    wait_idle(page)
+    with rerun(page):
+        page.keyboard.press("ArrowRight")  # moves the slider one stop, 0.1 → 0.2
     assert_no_exception(page)
     expect(page.locator(COUNTER)).to_contain_text("Step 5 / ")
     expect(slider).to_have_attribute("aria-valuetext", "0.2")
-    assert dict(parse_qsl(urlparse(page.url).query))["temp"] == "0.2"
+    expect(page).to_have_url(re.compile(r"[?&]temp=0\.2(&|$)"))
 
 
 def open_sidebar(page: Page) -> None:
@@ -119,12 +140,13 @@ def test_sidebar_navigation_keeps_presenter_mode(server, page):
     page.goto(f"{server.url}/?present=1")
     expect_step(page, 0)
     open_sidebar(page)
-    page.locator('[data-testid="stSidebarNav"]').get_by_text("Attention on your text", exact=True).click()
+    with rerun(page, SLOW_TIMEOUT):
+        page.locator('[data-testid="stSidebarNav"]').get_by_text("Attention on your text", exact=True).click()
     expect_step(page, 6)  # Streamlit dropped the query string; the frame put present=1 back
-    page.get_by_text("Presenter mode", exact=True).click()  # off
-    wait_idle(page)
+    with rerun(page):
+        page.get_by_text("Presenter mode", exact=True).click()  # off
     expect(page.locator(COUNTER)).to_have_count(0)
-    assert "present" not in urlparse(page.url).query
+    assert "present" not in urlparse(page.url).query  # the run is over: the address is final
 
 
 def test_tampered_step_shows_a_notice_and_step_one(server, page):
@@ -137,39 +159,34 @@ def test_tampered_step_shows_a_notice_and_step_one(server, page):
 
 
 def change_lookup(page: Page) -> None:
-    box = page.get_by_label("Query", exact=True)
-    box.fill("homemade bread & butter")
-    box.press("Enter")
-    wait_idle(page)
-    page.get_by_role("radio", name="dot product").click()
-    wait_idle(page)
+    submit(page, page.get_by_label("Query", exact=True), "homemade bread & butter")
+    with rerun(page):
+        page.get_by_role("radio", name="dot product").click()
     slider = page.get_by_role("slider", name="Temperature T")
     slider.focus()
-    slider.press("End")  # T = 100
-    wait_idle(page)
+    with rerun(page):
+        slider.press("End")  # T = 100
 
 
 def change_smoothing(page: Page) -> None:
-    page.get_by_role("radio", name="Noisy sine").click()
-    wait_idle(page)
+    with rerun(page):
+        page.get_by_role("radio", name="Noisy sine").click()
     for name, key in (("σ, bandwidth (time steps)", "ArrowRight"), ("Focus step t", "Home")):
         slider = page.get_by_role("slider", name=name)
         slider.focus()
-        slider.press(key)
-        wait_idle(page)
+        with rerun(page):
+            slider.press(key)
 
 
 def change_attention(page: Page) -> None:
-    page.get_by_role("radio", name="Why many heads").click()
-    wait_idle(page)
-    box = page.get_by_role("textbox", name="Your text")
-    box.fill("The cat sat on the mat because it was warm.")
-    box.press("Control+Enter")
-    wait_idle(page)
+    with rerun(page):
+        page.get_by_role("radio", name="Why many heads").click()
+    submit(page, page.get_by_role("textbox", name="Your text"), "The cat sat on the mat because it was warm.",
+           "Control+Enter")
     slider = page.get_by_role("slider", name="Layer")
     slider.focus()
-    slider.press("Home")  # layer 1
-    wait_idle(page)
+    with rerun(page):
+        slider.press("Home")  # layer 1
 
 
 CASES = {"lookup": (change_lookup, {"q", "sim", "temp"}), "smoothing": (change_smoothing, {"src", "sigma", "t"}),
@@ -180,21 +197,29 @@ CASES = {"lookup": (change_lookup, {"q", "sim", "temp"}), "smoothing": (change_s
 def test_link_to_this_view_reproduces_it_on_a_cold_server(server, page, artifacts, path):
     change, keys = CASES[path]
     open_view(page, f"{server.url}/{path}", HEADINGS[path])
-    change(page)
+    change(page)  # every change waited for the run it caused
     assert_no_exception(page)
+    charts_still(page)
     link = view_link(page)
     assert link.startswith(f"{server.url}/{path}?"), link
     params = dict(parse_qsl(urlparse(link).query))
     assert keys <= set(params), params  # every control we moved is in the link
     assert params == dict(parse_qsl(urlparse(page.url).query))  # …and it is the address bar's view
-    shown = page.locator('[data-testid="stMain"]').inner_text()
+    main = page.locator('[data-testid="stMain"]')
+    shown = main.inner_text()
 
     with StreamlitServer(log_path=artifacts / f"cold-link-{path}.log") as cold:
         page.goto(link.replace(server.url, cold.url, 1))  # the first request this server sees
-        expect(page.get_by_role("heading", name=HEADINGS[path], exact=True)).to_be_visible(timeout=90_000)
-        wait_idle(page, 90_000)
+        expect(page.get_by_role("heading", name=HEADINGS[path], exact=True)).to_be_visible(timeout=SLOW_TIMEOUT)
+        settle(page, at_least=1, timeout=SLOW_TIMEOUT)
+        charts_still(page)
         assert_no_exception(page)
         assert page.get_by_text("Page not found").count() == 0
-        assert view_link(page) == link.replace(server.url, cold.url, 1)  # same controls, republished as they were
-        assert page.locator('[data-testid="stMain"]').inner_text() == shown  # same numbers, captions and labels
+        # same controls, republished as they were
+        expect(page.locator(LINK)).to_have_text(link.replace(server.url, cold.url, 1), use_inner_text=True)
+        eventually(lambda: _assert_same_text(main.inner_text(), shown))  # same numbers, captions and labels
         page.screenshot(path=str(artifacts / f"cold-link-{path}.png"))
+
+
+def _assert_same_text(now: str, before: str) -> None:
+    assert now == before

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from qkv_ui.presenter import FOCUS_PREFIX, STEPS
 
-from .helpers import assert_no_exception, wait_idle
+from .helpers import SLOW_TIMEOUT, assert_no_exception, new_page, rerun, settle
 
 WIDTH, HEIGHT = 853, 480
 COUNTER = ".st-key-presenter-counter"
@@ -52,12 +52,9 @@ SETTLED = """([focus, key, height]) => {
 
 @pytest.fixture
 def projector(browser):
-    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, device_scale_factor=1.5)
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
+    page = new_page(browser, viewport={"width": WIDTH, "height": HEIGHT}, device_scale_factor=1.5)
     yield page
-    context.close()
+    page.context.close()
 
 
 def focus_of(index: int) -> str:
@@ -65,8 +62,8 @@ def focus_of(index: int) -> str:
 
 
 def wait_step(page: Page, index: int, artifacts=None) -> None:
-    expect(page.locator(COUNTER)).to_contain_text(f"Step {index + 1} / {len(STEPS)}", timeout=90_000)
-    wait_idle(page, 90_000)
+    expect(page.locator(COUNTER)).to_contain_text(f"Step {index + 1} / {len(STEPS)}", timeout=SLOW_TIMEOUT)
+    settle(page, at_least=1, timeout=SLOW_TIMEOUT)
     assert_no_exception(page)
     if artifacts is not None:  # what the step looked like, should the wait below time out
         page.screenshot(path=str(artifacts / f"projector-step-{index + 1:02d}-opening.png"))
@@ -105,8 +102,8 @@ def test_page_down_moves_the_tour_even_from_a_focused_slider(server, projector):
     wait_step(page, 2)
     slider = page.get_by_role("slider", name="σ, bandwidth (time steps)")
     slider.focus()
-    page.keyboard.press("ArrowRight")  # a focused slider keeps its arrows: σ 20 → 20.5, the tour stays
-    wait_idle(page)
+    with rerun(page):
+        page.keyboard.press("ArrowRight")  # a focused slider keeps its arrows: σ 20 → 20.5, the tour stays
     expect(page.locator(COUNTER)).to_contain_text("Step 3 / ")
     expect(slider).to_have_value("20.5")
     expect(page.locator(".st-key-presenter-banner")).to_contain_text("sigma 20 → 20.5")  # the narration says so

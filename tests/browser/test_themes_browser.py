@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import assert_no_exception, open_view, wait_idle
+from .helpers import CHARTS, assert_no_exception, browser_idle, charts_still, new_page, open_view, settle
 
 VIEWS = [  # (path and query, heading, id, charts on the view)
     ("", "QKV Explainer", "home", 1),
@@ -22,7 +22,6 @@ VIEWS = [  # (path and query, heading, id, charts on the view)
     ("attention?view=context", "Attention on your text", "attention-context", 1),
     ("attention?view=scaling", "Attention on your text", "attention-scaling", 2),
 ]
-CHARTS = '[data-testid="stVegaLiteChart"]'
 MIN_CONTRAST = 3.0  # WCAG's minimum for graphics and large text; Streamlit's own axis grey is ~3.7:1 on white
 
 # Every text a chart drawn as SVG shows (charts of more than 2,000 marks are drawn on a canvas, which has
@@ -68,13 +67,9 @@ def themed(browser):
     contexts = []
 
     def make(scheme: str, height: int = 1800):
-        context = browser.new_context(viewport={"width": 1400, "height": height}, color_scheme=scheme,
-                                      accept_downloads=True)
-        contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
-        page.on("dialog", lambda d: (page.errors.append(f"dialog: {d.message}"), d.dismiss()))
+        page = new_page(browser, viewport={"width": 1400, "height": height}, color_scheme=scheme,
+                        accept_downloads=True)
+        contexts.append(page.context)
         return page
 
     yield make
@@ -88,12 +83,12 @@ def test_view_is_legible_in_the_theme(server, themed, artifacts, scheme, path, h
     page = themed(scheme, height=3400)  # tall: a screenshot stops at the viewport (Streamlit scrolls inside)
     open_view(page, f"{server.url}/{path}", heading)
     charts = page.locator(CHARTS)
-    expect(charts).to_have_count(n_charts, timeout=30_000)
+    expect(charts).to_have_count(n_charts)
     drawn = page.locator(f"{CHARTS} svg.marks, {CHARTS} canvas.marks")
-    expect(drawn).to_have_count(n_charts, timeout=30_000)  # every chart drawn
+    expect(drawn).to_have_count(n_charts)  # every chart drawn
     expect(page.get_by_role("button", name="SVG")).to_have_count(n_charts)  # one export button per chart
-    wait_idle(page)
-    page.wait_for_timeout(300)
+    charts_still(page)
+    browser_idle(page)  # fonts and images in, painted
     page.screenshot(path=str(artifacts / f"theme-{name}-{scheme}.png"))
 
     found = page.evaluate(CHART_TEXT)
@@ -144,5 +139,5 @@ def test_svg_and_csv_buttons_download_the_w_matrix(server, themed, artifacts, sc
         w = pd.read_csv(io.BytesIO(f.read()), index_col=0)
     assert w.shape == (200, 200) and w.index[0] == "0–4" and w.columns[-1] == "995–999"
     assert abs(w.to_numpy().sum(axis=1) - 1 / 5).max() < 1e-9  # means of 5 x 5 blocks of rows that sum to 1
-    wait_idle(page)
+    settle(page)  # whatever run the downloads asked for is over
     assert_no_exception(page)

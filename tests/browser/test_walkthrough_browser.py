@@ -1,8 +1,10 @@
 """Real browser: the /attention walkthrough views follow clicks and toggles."""
 
+import re
+
 from playwright.sync_api import expect
 
-from .helpers import open_view, wait_idle
+from .helpers import CHARTS, charts_still, expect_redrawn, open_view, rerun
 
 HEADING = "Attention on your text"
 
@@ -10,28 +12,28 @@ HEADING = "Attention on your text"
 def test_clicking_a_token_moves_the_step_view(server, page, artifacts):
     open_view(page, f"{server.url}/attention?view=steps", HEADING)
     expect(page.get_by_role("heading", name="Token 10 (it) through layer 4, head 2")).to_be_visible()
-    page.get_by_role("radio", name="street").click()
+    with rerun(page):
+        page.get_by_role("radio", name="street").click()
     expect(page.get_by_role("heading", name="Token 8 (street) through layer 4, head 2")).to_be_visible()
-    wait_idle(page)
-    assert "token=8" in page.url
+    expect(page).to_have_url(re.compile(r"token=8"))
+    charts_still(page)
     page.screenshot(path=str(artifacts / "attention-steps.png"))
 
 
 def test_causal_toggle_changes_the_map(server, page):
     open_view(page, f"{server.url}/attention", HEADING)
-    detail = page.locator('[data-testid="stVegaLiteChart"]').nth(1)
+    detail = page.locator(CHARTS).nth(1)
     before = detail.screenshot()
-    page.get_by_text("Causal mask (what-if)").click()
+    with rerun(page):
+        page.get_by_text("Causal mask (what-if)").click()
     expect(page.get_by_text("trained to look both ways")).to_be_visible()
-    wait_idle(page)
-    page.wait_for_timeout(500)
-    assert detail.screenshot() != before
-    assert "causal=1" in page.url
+    expect_redrawn(detail, before)
+    expect(page).to_have_url(re.compile(r"causal=1"))
 
 
 def test_bank_chart_has_seven_points(server, page, artifacts):
     open_view(page, f"{server.url}/attention?view=context", HEADING)
-    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart = page.locator(CHARTS).first
     expect(chart.locator("g.mark-symbol path")).to_have_count(7)  # embedding + 6 layers
     expect(page.get_by_text("Layer 0 is the embedding")).to_be_visible()
     page.screenshot(path=str(artifacts / "attention-context.png"))
@@ -39,10 +41,12 @@ def test_bank_chart_has_seven_points(server, page, artifacts):
 
 def test_scaling_view_reacts_to_d(server, page, artifacts):
     open_view(page, f"{server.url}/attention?view=scaling&d=16", HEADING)
-    first = page.locator('[data-testid="stMetricValue"]').first.inner_text()
-    page.goto(f"{server.url}/attention?view=scaling&d=1024")
-    wait_idle(page)
-    expect(page.locator('[data-testid="stMetricValue"]').first).not_to_have_text(first)
-    value = float(page.locator('[data-testid="stMetricValue"]').first.inner_text())
+    spread = page.locator('[data-testid="stMetricValue"]').first
+    expect(spread).to_have_text(re.compile(r"^\d+\.\d\d$"))
+    first = spread.inner_text()
+    open_view(page, f"{server.url}/attention?view=scaling&d=1024", HEADING)
+    expect(spread).not_to_have_text(first)
+    expect(spread).to_have_text(re.compile(r"^\d+\.\d\d$"))
+    value = float(spread.inner_text())
     assert abs(value - 32) < 3.2  # sqrt(1024) within 10 %
     page.screenshot(path=str(artifacts / "attention-scaling.png"))
