@@ -339,3 +339,16 @@ def test_step_view_matrices_run_in_the_order_of_the_computation():
     highlighted = {t: {p["name"]: p.get("value") for p in s["params"]}.get("cells_hl")
                    for s in chart_specs(at) if (t := s.get("title"))}
     assert [highlighted[t] for t in titles] == [4, None, 4, 4, 4, None, 4]
+
+
+def test_words_are_glossed_where_they_first_appear_and_one_quantity_has_one_name():
+    """Entropy and nats, d_head, W_q and b_q get a one-line gloss; the two 'average top weight' figures (a run
+    without ÷√d through every layer vs this run's scores left unscaled layer by layer) say which they are."""
+    scaling = all_text(open_page(PAGE, {"view": "scaling"}))
+    assert "Entropy, in nats (natural log), measures how spread the weights are" in scaling
+    assert "Left unscaled layer by layer" in scaling
+    steps_text = all_text(open_page(PAGE, {"view": "steps"}))
+    assert "this head's learned 32 × 384 matrix, and b_q, its learned bias" in steps_text
+    what_if = all_text(open_page(PAGE, {"sqrtd": "0"}))
+    assert "d_head = 32 numbers in each head's query and key" in what_if
+    assert "Run this way through every layer" in what_if

@@ -66,9 +66,10 @@ def what_if_notes(trace: Trace, baseline: Trace) -> None:
     if trace.scale == 1.0:
         top_now, top_base = trace.attentions.max(-1).mean(), baseline.attentions.max(-1).mean()
         st.warning(
-            f"What-if: scores are not divided by √d_head = {np.sqrt(trace.queries.shape[-1]):.2f}, so they are that "
-            f"many times larger and the softmax sharpens: the average top weight of a row goes from {top_base:.2f} "
-            f"to {top_now:.2f}.", icon=":material/science:")
+            f"What-if: scores are not divided by √d_head = {np.sqrt(trace.queries.shape[-1]):.2f} (d_head = "
+            f"{trace.queries.shape[-1]} numbers in each head's query and key), so they are that many times larger "
+            "and the softmax sharpens. Run this way through every layer, the average top weight of a row goes from "
+            f"{top_base:.2f} to {top_now:.2f}.", icon=":material/science:")
     if trace.causal:
         sims = steps.output_change(baseline, trace)
         st.warning(

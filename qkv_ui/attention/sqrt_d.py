@@ -37,8 +37,10 @@ def scaling_view(encoder: Encoder, trace: Trace) -> None:
     c3.metric("top softmax weight, raw → scaled", f"{stats.top_weight_raw:.2f} → {stats.top_weight_scaled:.2f}")
     st.caption(
         f"Softmax over {round(np.exp(stats.max_entropy))} keys: entropy {stats.entropy_raw:.2f} nats raw vs "
-        f"{stats.entropy_scaled:.2f} scaled (at most {stats.max_entropy:.2f}). Slide d up: the raw spread grows "
-        "like √d and the raw softmax collapses onto one key; the scaled one keeps its spread near 1."
+        f"{stats.entropy_scaled:.2f} scaled (at most {stats.max_entropy:.2f}). Entropy, in nats (natural log), "
+        "measures how spread the weights are: 0 when one key takes all, ln n when n keys share equally. "
+        "Slide d up: the raw spread grows like √d and the raw softmax collapses onto one key; the scaled one "
+        "keeps its spread near 1."
     )
     spread = _score_spread(encoder, trace.text)
     st.markdown("**The real model on your text** (text from the other views)")
@@ -48,7 +50,8 @@ def scaling_view(encoder: Encoder, trace: Trace) -> None:
                                           ["std of q·k (raw)", "std of q·k / √d"], "layer"), width="stretch")
     st.caption(
         f"The model uses the scaled scores. Raw, they would spread √{trace.queries.shape[-1]} ≈ "
-        f"{np.sqrt(trace.queries.shape[-1]):.2f}× wider, and the average top weight of an attention row would rise "
+        f"{np.sqrt(trace.queries.shape[-1]):.2f}× wider. Left unscaled layer by layer (each layer's input as "
+        "trained), the average top weight of an attention row would rise "
         f"from {spread.top_weight_scaled.mean():.2f} to {spread.top_weight_raw.mean():.2f} (entropy "
         f"{spread.entropy_scaled.mean():.2f} → {spread.entropy_raw.mean():.2f} nats): most heads would look at one token."
     )

@@ -56,7 +56,8 @@ def steps_view(encoder: Encoder, sel: Selection) -> None:
     st.markdown("**1 · Its input vector x** — what earlier layers made of this token")
     _strip(step.x, "x", f"the input of token {sel.token} ({q_tok}) to layer {sel.layer + 1}",
            sel.file_name(f"token{sel.token}-x"), f"x of token {sel.token}: {d_model} numbers")
-    st.markdown(f"**2 · Its query q = x·W_qᵀ + b_q** — W_q for this head is {d_head} × {d_model}")
+    st.markdown(f"**2 · Its query q = x·W_qᵀ + b_q** — W_q, this head's learned {d_head} × {d_model} matrix, "
+                f"and b_q, its learned bias, turn {d_model} numbers into d_head = {d_head}")
     _strip(step.q, "q", f"what token {sel.token} searches for in head {sel.head + 1}",
            sel.file_name(f"token{sel.token}-q"), f"q of token {sel.token}: {d_head} numbers", cell=18)
     st.caption("Every token makes a key k = x·W_kᵀ + b_k and a value v = x·W_vᵀ + b_v the same way.")
