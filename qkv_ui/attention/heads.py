@@ -30,6 +30,12 @@ def _show_layer(layer: int) -> None:
     st.session_state["layer"] = layer
 
 
+def side_by_side(maps: np.ndarray, names: list[str], labels: list[str]) -> export.CsvTable:
+    """(n, T, T) maps as one CSV table: every query a row, each map's keys in turn as columns."""
+    return export.CsvTable(np.concatenate(list(maps), axis=1), labels,
+                           [f"{name} · {label}" for name in names for label in labels], "query \\ map · key")
+
+
 def heads_view(encoder: Encoder, sel: Selection) -> None:
     """Several heads of one layer side by side, what each does, and how their outputs are joined."""
     trace, tokens, layer = sel.trace, sel.trace.tokens, sel.layer
@@ -62,6 +68,7 @@ def heads_view(encoder: Encoder, sel: Selection) -> None:
     export.show_chart(charts.map_row(survey.maps[:, start:stop, start:stop], [f"head {h + 1}" for h in survey.shown],
                                      all_labels[start:stop], cell, key_labels=not presenting),
                       f"qkv-attention-layer{layer + 1}-heads-{'-'.join(str(h + 1) for h in survey.shown)}",
+                      csv=side_by_side(survey.maps, [f"head {h + 1}" for h in survey.shown], all_labels),
                       container=block, width="content")
     block.caption(" · ".join(f"Head {h + 1}: {survey.patterns[h].text}" for h in survey.shown))
     projections_section(sel, all_labels, map_cell(2, stop - start, presenting))

@@ -22,7 +22,10 @@ def projections_section(sel: Selection, labels: list[str], cell: int) -> None:
     maps = np.stack([cmp.identity, cmp.trained])[:, start:stop, start:stop]  # (2, n, n)
     export.show_chart(charts.map_row(maps, ["W_q = W_k = identity", f"trained W_q, W_k (head {head})"],
                                      labels[start:stop], cell),
-                      f"qkv-attention-layer{layer}-head{head}-identity-vs-trained", width="content")
+                      f"qkv-attention-layer{layer}-head{head}-identity-vs-trained", width="content",
+                      csv=export.CsvTable(np.concatenate([cmp.identity, cmp.trained], axis=1), labels,
+                                          [f"{kind} · {label}" for kind in ("identity", "trained") for label in labels],
+                                          "query \\ projections · key"))
     (self_id, self_tr), (ent_id, ent_tr) = cmp.self_weight, cmp.mean_entropy
     st.caption(
         f"With identity projections each token keeps on average {self_id:.0%} of its weight on itself "
