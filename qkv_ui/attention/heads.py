@@ -16,13 +16,13 @@ from qkv_ui.frame import focus
 from qkv_ui.presenter import PRESENT
 
 KIND_NAMES = {"previous": "previous token", "next": "next token", "self": "itself", "same_word": "same word elsewhere"}
-MAP_PIXELS = (720, 520)  # width of a row of maps' cells: on the desk, on a projector (853 px wide)
+MAP_PIXELS = (600, 520)  # width of a row of maps' cells: on the desk (fits a 1280 px window), on a projector
 MAX_CELL = 24  # px: a short text's maps stay a sensible size
 
 
 def map_cell(n_maps: int, n_tokens: int, presenting: bool) -> int:
-    """Cell size in px of a row of ``n_maps`` maps of ``n_tokens`` tokens: at least 3, at most MAX_CELL."""
-    return max(3, min(MAX_CELL, MAP_PIXELS[presenting] // max(n_maps * n_tokens, 1)))
+    """Cell size in px of a row of ``n_maps`` maps of ``n_tokens`` tokens: at least 2, at most MAX_CELL."""
+    return max(2, min(MAX_CELL, MAP_PIXELS[presenting] // max(n_maps * n_tokens, 1)))
 
 
 def _show_layer(layer: int) -> None:
