@@ -12,7 +12,10 @@ Letter legend used in shape comments:
 
 A head pattern is computed from the weights on the viewer's own text: the share of
 attention on the previous / next token, itself, [CLS], [SEP] or the same word elsewhere,
-and the mean row entropy (``qkv_core.numerics.entropy``).
+and the mean row entropy (``qkv_core.numerics.entropy``). A head whose weight mostly sits
+on [CLS] / [SEP] is *parked* (kind "cls" or "sep"): a resting place, not a habit.
+A layer's *variety* is how much its heads' maps differ from each other on the text,
+weight on [CLS] / [SEP] left out, so that parked heads count as alike.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ __all__ = [
     "describe_head",
     "describe_heads",
     "head_concat",
+    "layer_variety",
     "project_output",
     "survey_layer",
 ]
@@ -46,6 +50,8 @@ __all__ = [
 PATTERN_KINDS = ("previous", "next", "self", "cls", "sep", "same_word", "broad", "mixed")
 SHARE_THRESHOLD = 0.4  # a single pattern names the head when it holds at least this share
 BROAD_THRESHOLD = 0.8  # otherwise "broad" when mean entropy is at least this fraction of log(T)
+PARKED_THRESHOLD = 0.5  # [CLS] + [SEP] together holding at least this share (and more than any habit): parked
+PARKED_KINDS = ("cls", "sep")  # the kinds of a parked head
 
 _SHARE_KINDS = ("previous", "next", "self", "cls", "sep", "same_word")  # ties: the earlier one wins
 _SHARE_LABELS = {
@@ -73,6 +79,11 @@ class HeadPattern:
     shares: tuple[tuple[str, float], ...]  # (kind, mean share) for every share kind, in _SHARE_KINDS order
     entropy: float  # mean row entropy in nats
     max_entropy: float  # log(T)
+
+    @property
+    def parked(self) -> bool:
+        """True when the head's weight mostly sits on [CLS] / [SEP]: no habit on this text."""
+        return self.kind in PARKED_KINDS
 
 
 def _pattern_stats(
@@ -133,14 +144,20 @@ def _describe(shares: dict[str, float], mean_entropy: float, t: int) -> HeadPatt
     best = max(_SHARE_KINDS, key=lambda kind: shares[kind])  # first of equals wins
     top = shares[best]
     pct = f"{round(100 * top)} %"
-    if top >= SHARE_THRESHOLD:
+    habit = max(shares[k] for k in _SHARE_KINDS if k not in PARKED_KINDS)
+    parked = shares["cls"] + shares["sep"]
+    if (top >= SHARE_THRESHOLD and best in PARKED_KINDS) or (parked >= PARKED_THRESHOLD and parked > habit):
+        kind = "cls" if shares["cls"] >= shares["sep"] else "sep"
+        alone = shares[kind] >= SHARE_THRESHOLD  # one marker holds the weight, else both together
+        score = shares[kind] if alone else parked
+        where = _SHARE_LABELS[kind] if alone else "[CLS] and [SEP]"
+        text = f"parked: {round(100 * score)} % of its weight on {where}, no habit here"
+    elif top >= SHARE_THRESHOLD:
         kind, score = best, top
         text = {
             "previous": f"mostly attends to the previous token ({pct} of its weight)",
             "next": f"mostly attends to the next token ({pct} of its weight)",
             "self": f"mostly attends to itself ({pct} of its weight)",
-            "cls": f"parks on [CLS] ({pct})",
-            "sep": f"parks on [SEP] ({pct})",
             "same_word": f"looks at the same word elsewhere ({pct})",
         }[best]
     elif normalised >= BROAD_THRESHOLD:
@@ -168,7 +185,9 @@ def describe_head(
         1) shares     mean over non-special query rows i of the weight on i-1, i+1, i,
                       [CLS], [SEP], and other positions of the same token or word
         2) entropy    mean row entropy H = -Σ_j w_ij log w_ij, compared with log(T)
-        3) decide     largest share if >= 0.4; else "broad" if H / log(T) >= 0.8; else "mixed"
+        3) decide     parked ("cls" / "sep") if [CLS] or [SEP] holds the largest share >= 0.4, or both
+                      together >= 0.5 and more than any other share; else the largest share if
+                      >= 0.4; else "broad" if H / log(T) >= 0.8; else "mixed"
     """
     weights = np.asarray(weights)
     if weights.ndim != 2:
@@ -208,6 +227,43 @@ def _describe_heads(
         _describe({kind: float(share[h]) for kind, share in shares.items()}, float(mean_entropy[h]), weights.shape[-1])
         for h in range(weights.shape[0])
     ]
+
+
+# ---------------------------------------------------------------------------------------
+# How much a layer's heads differ
+# ---------------------------------------------------------------------------------------
+
+
+def layer_variety(attentions: np.ndarray, tokens: Sequence[str]) -> np.ndarray:
+    """How different each layer's heads are from each other on this text: (L, H, T, T) -> (L,), each in [0, 1].
+
+    Steps:
+        1) keep       the non-special query rows; zero the [CLS] / [SEP] columns (no renormalising),
+                      so two heads parked on [CLS] look alike however they spread their remainder
+        2) distance   per pair of heads, the mean over rows of ½ Σ_j |a_ij - b_ij| (total variation)
+        3) average    over the H (H - 1) / 2 pairs; 0 for a single head
+    """
+    weights = np.asarray(attentions)
+    if weights.ndim != 4:
+        raise ValueError(f"layer_variety expects (L, H, T, T) maps, got shape {weights.shape}")
+    t = check_maps(weights, tokens, "attentions")
+    if t == 0:
+        raise ValueError("layer_variety needs at least one token")
+    n_layers, n_heads = weights.shape[:2]
+    if n_heads < 2:
+        return read_only(np.zeros(n_layers))
+    special = special_mask(tokens)  # (T,)
+    rows = np.flatnonzero(~special) if (~special).any() else np.arange(t)  # (n,)
+    out = np.empty(n_layers)
+    with torch.inference_mode():
+        for lay in range(n_layers):  # a layer at a time: memory stays flat at 512 tokens
+            kept = torch.tensor(weights[lay][:, rows, :], dtype=torch.float32)  # 1) (H, n, T)
+            kept[..., torch.from_numpy(special)] = 0.0
+            flat = kept.reshape(n_heads, -1)  # (H, n * T)
+            dist = torch.cdist(flat[None], flat[None], p=1)[0] / (2 * len(rows))  # 2) (H, H)
+            pairs = torch.triu_indices(n_heads, n_heads, offset=1)  # (2, H (H - 1) / 2)
+            out[lay] = float(dist[pairs[0], pairs[1]].mean())  # 3)
+    return read_only(out)
 
 
 # ---------------------------------------------------------------------------------------
@@ -263,7 +319,7 @@ def _project_output(encoder: Encoder, trace: Trace, layer: int) -> np.ndarray:
 class Example:
     """The clearest head of one pattern kind on this text, over every layer."""
 
-    kind: str  # one of PATTERN_KINDS except "broad" and "mixed"
+    kind: str  # one of PATTERN_KINDS except "broad", "mixed" and the parked kinds
     score: float  # its share of attention
     layer: int  # 0-based
     head: int  # 0-based
@@ -275,7 +331,8 @@ class LayerSurvey:
 
     layer: int
     patterns: tuple[HeadPattern, ...]  # (H,) one per head of this layer
-    clearest: tuple[Example, ...]  # per pattern kind, the clearest head in any layer; best first
+    clearest: tuple[Example, ...]  # per habit (parked, broad, mixed excluded), the clearest head in any layer
+    variety: np.ndarray  # (L,) how much each layer's heads differ (``layer_variety``)
     shown: tuple[int, ...]  # heads to draw: the chosen one, then heads whose kinds differ from it
     maps: np.ndarray  # (len(shown), T, T) their weights ([CLS]/[SEP] columns hidden if asked)
     per_head: np.ndarray  # (H, T, d_head) each head's output A_h V_h
@@ -292,6 +349,16 @@ class LayerSurvey:
         """Width of one head's output."""
         return self.per_head.shape[-1]
 
+    @property
+    def n_parked(self) -> int:
+        """How many of this layer's heads are parked on [CLS] / [SEP]."""
+        return sum(p.parked for p in self.patterns)
+
+    @property
+    def most_varied(self) -> int:
+        """The 0-based layer whose heads differ most on this text (the earliest of equals)."""
+        return int(np.argmax(self.variety))
+
 
 def survey_layer(
     encoder: Encoder, trace: Trace, layer: int, first_head: int, *, hide_specials: bool = False, n_shown: int = 3
@@ -300,9 +367,10 @@ def survey_layer(
 
     Steps:
         1) describe   every head of every layer (``describe_heads``)
-        2) clearest   per pattern kind (not "broad" or "mixed") the head with the largest share;
-                      ties: the earliest layer and head
-        3) shown      ``first_head``, then the highest-scoring heads of other kinds, up to ``n_shown``
+        2) clearest   per habit (not parked, "broad" or "mixed") the head with the largest share;
+                      ties: the earliest layer and head; and every layer's variety (``layer_variety``)
+        3) shown      ``first_head``, then the highest-scoring heads of other kinds, heads that are
+                      not parked first, up to ``n_shown``
         4) join       per-head outputs, side by side, through W_o (``head_concat``, ``project_output``)
     """
     layer = check_index("layer", layer, trace.n_layers)
@@ -316,9 +384,10 @@ def survey_layer(
     best: dict[str, Example] = {}
     for lay, patterns in enumerate(every):
         for h, p in enumerate(patterns):
-            if p.kind not in ("broad", "mixed") and p.score > (best[p.kind].score if p.kind in best else 0.0):
+            if p.kind not in ("broad", "mixed", *PARKED_KINDS) and p.score > (best[p.kind].score if p.kind in best else 0.0):
                 best[p.kind] = Example(kind=p.kind, score=p.score, layer=lay, head=h)
     clearest = tuple(sorted(best.values(), key=lambda e: -e.score))
+    variety = layer_variety(trace.attentions, trace.tokens)  # (L,)
     # 3) shown
     shown = _distinct_heads(every[layer], first_head, n_shown)
     maps = trace.attentions[layer, list(shown)]  # (n_shown, T, T)
@@ -327,15 +396,15 @@ def survey_layer(
     # 4) join
     per_head, joined = _head_concat(trace, layer)
     return LayerSurvey(
-        layer=layer, patterns=tuple(every[layer]), clearest=clearest, shown=shown, maps=read_only(maps),
+        layer=layer, patterns=tuple(every[layer]), clearest=clearest, variety=variety, shown=shown, maps=read_only(maps),
         per_head=per_head, joined=joined, projected=_project_output(encoder, trace, layer),
     )
 
 
 def _distinct_heads(patterns: Sequence[HeadPattern], first: int, n: int) -> tuple[int, ...]:
-    """The chosen head plus heads whose pattern kinds differ from it (highest score first), up to n."""
+    """The chosen head plus heads whose pattern kinds differ from it (not parked first, then highest score), up to n."""
     picked, kinds = [first], {patterns[first].kind}
-    for h, p in sorted(enumerate(patterns), key=lambda hp: -hp[1].score):
+    for h, p in sorted(enumerate(patterns), key=lambda hp: (hp[1].parked, -hp[1].score)):
         if len(picked) == n:
             break
         if p.kind not in kinds:

@@ -8,6 +8,8 @@ Letter legend used in shape comments:
     n        word pieces of one word
 
 A word split into several pieces is followed as the mean of its pieces' hidden states.
+The embedding (layer 0) is the word's vector plus its position's vector, so the same word has
+cosine 1 at layer 0 only where it sits at the same positions in both texts.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from qkv_core.encoder import Trace, special_mask
 from qkv_core.numerics import cosine
 
 __all__ = [
+    "ControlledComparison",
     "WordComparison",
     "WordSpan",
     "compare_word",
+    "compare_with_control",
     "find_word",
     "layerwise_cosine",
     "nearest_tokens",
@@ -149,6 +153,12 @@ class WordComparison:
     vectors: tuple[np.ndarray, np.ndarray]  # each (L+1, D): the word's vector in text A, in text B
     cosines: np.ndarray  # (L+1,) cosine of the two vectors at each layer (0 = the embeddings)
     nearest: tuple[list[tuple[int, str, float]], list[tuple[int, str, float]]]  # per text, after the last layer
+    positions: tuple[tuple[int, ...], tuple[int, ...]]  # the word's token positions in text A, in text B
+
+    @property
+    def same_position(self) -> bool:
+        """True when the word's pieces sit at the same positions in both texts (then layer 0 has cosine 1)."""
+        return self.positions[0] == self.positions[1]
 
 
 def compare_word(traces: Sequence[Trace], spans: Sequence[WordSpan], k: int = 5) -> WordComparison:
@@ -175,4 +185,36 @@ def compare_word(traces: Sequence[Trace], spans: Sequence[WordSpan], k: int = 5)
         _nearest_tokens(trace, vector[last], last, k, span.pieces)
         for trace, vector, span in zip(traces, pair, spans)
     )
-    return WordComparison(vectors=pair, cosines=cosines, nearest=nearest)
+    positions = (tuple(spans[0].pieces), tuple(spans[1].pieces))
+    return WordComparison(vectors=pair, cosines=cosines, nearest=nearest, positions=positions)
+
+
+@dataclass(frozen=True, eq=False)
+class ControlledComparison:
+    """One word in text A against text B, and against a control text C that uses it in A's sense."""
+
+    pair: WordComparison  # A vs B
+    control: WordComparison | None  # A vs C; None when C does not hold the word
+
+    @property
+    def gap(self) -> np.ndarray | None:
+        """(L+1,) how much further apart A and B are than A and the control, per layer."""
+        return None if self.control is None else self.control.cosines - self.pair.cosines
+
+
+def compare_with_control(
+    traces: Sequence[Trace], spans: Sequence[WordSpan | None], k: int = 5
+) -> ControlledComparison:
+    """``compare_word`` for texts A and B, and for A and a control C (same sense as A) when its span is given.
+
+    ``traces`` and ``spans`` hold A, B, C in that order; C's span may be None (word not in C).
+    The control tells a change of sense from the drift every context causes: a same-sense pair
+    drifts too, less.
+    """
+    if len(traces) != 3 or len(spans) != 3:
+        raise ValueError(f"compare_with_control needs three traces and three spans, got {len(traces)} and {len(spans)}")
+    if spans[0] is None or spans[1] is None:
+        raise ValueError("texts A and B must both hold the word")
+    pair = compare_word(traces[:2], spans[:2], k)
+    control = None if spans[2] is None else compare_word([traces[0], traces[2]], [spans[0], spans[2]], k)
+    return ControlledComparison(pair=pair, control=control)

@@ -102,6 +102,9 @@ BUILDERS = [  # (id, builder of a chart from fresh random numbers of one fixed l
     ("weight_matrix", lambda: charts.weight_matrix(RNG.random((4, 4)), np.arange(4), 4, 1, title="W")),
     ("series_lines", lambda: charts.series_lines({"raw": RNG.random(50), "Gaussian": RNG.random(50)}, 3, title="t")),
     ("attention_overview", lambda: charts.attention_overview(RNG.random((2, 4, 4, 4)), (1, 2))),
+    ("cosine_by_layer_with_control",
+     lambda: charts.cosine_by_layer({"A vs B": RNG.random(7), "A vs C": RNG.random(7)}, "bank")),
+    ("map_row", lambda: charts.map_row(RNG.random((3, 4, 4)), ["h1", "h2", "h3"], list("abcd"), 20)),
 ]
 
 
@@ -189,6 +192,36 @@ def test_cosine_by_layer_names_as_many_layers_as_it_is_given():
     assert one["encoding"]["x"]["title"] == "0 = embedding, 1 = after layer 1"
     with pytest.raises(ValueError, match="one per layer"):
         charts.cosine_by_layer(np.array([0.9]), "bank")
+
+
+def test_cosine_by_layer_keeps_its_axis_at_0_to_1_and_dashes_the_controls():
+    """A drift from 1.00 to 0.91 must not fill the chart: the y axis is 0..1 whatever the data."""
+    for low in (0.9, 0.2):
+        spec = charts.cosine_by_layer({"A vs B": np.linspace(1, low, 7), "A vs C": np.linspace(1, 0.95, 7)}, "bank")
+        assert spec["encoding"]["y"]["scale"]["domain"] == [0, 1]
+    assert spec["encoding"]["color"]["scale"]["domain"] == ["A vs B", "A vs C"]
+    dashes = spec["encoding"]["strokeDash"]["scale"]["range"]
+    assert dashes[0] != dashes[1]  # the control is told apart without colour
+    data = spec["datasets"]["stages"]
+    assert data["pair"].to_pylist() == ["A vs B"] * 7 + ["A vs C"] * 7
+    assert data["cosine"].to_pylist()[7:] == pytest.approx(list(np.linspace(1, 0.95, 7)))
+    with pytest.raises(ValueError, match="per pair"):
+        charts.cosine_by_layer({"A vs B": np.ones(7), "A vs C": np.ones(5)}, "bank")
+
+
+def test_map_row_draws_each_map_with_its_title_on_a_shared_0_to_1_scale():
+    maps = RNG.random((3, 5, 5))
+    spec = charts.map_row(maps, ["head 1", "head 4", "head 9"], list("abcde"), 20)
+    params = {p["name"]: p["value"] for p in spec["params"]}
+    assert params["maps_titles"] == ["head 1", "head 4", "head 9"] and params["maps_labels"] == list("abcde")
+    data = spec["datasets"]["maps"]
+    assert data.num_rows == 75 and data["value"].to_pylist() == pytest.approx(list(maps.ravel()))
+    assert spec["spec"]["encoding"]["color"]["scale"]["domain"] == [0, 1]
+    assert spec["spec"]["width"] == spec["spec"]["height"] == 100  # 5 cells of 20 px
+    hidden = charts.map_row(maps, ["a", "b", "c"], list("abcde"), 20, key_labels=False)
+    assert hidden["spec"]["encoding"]["x"]["axis"] is None
+    with pytest.raises(ValueError, match="titles"):
+        charts.map_row(maps, ["a"], list("abcde"), 20)
 
 
 def test_a_two_layer_four_head_model_gets_a_two_by_four_overview_and_two_layer_spreads():

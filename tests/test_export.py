@@ -57,7 +57,12 @@ BUILDERS = [  # (id, chart, texts the exported SVG must draw)
                                                    ["a", "b", "c"], ["cats", "music"]),
      ["weights", "values", "= Σ weight·value", "result", "cats"]),
     ("cosine_by_layer", lambda: charts.cosine_by_layer(RNG.random(7), "bank"),
-     ["cosine of the two “bank” vectors", "0 = embedding, then after layer 1 … 6", "3", "6"]),
+     ["cosine", "0 = embedding, then after layer 1 … 6", "3", "6", "0.0", "1.0"]),  # the 0..1 axis, whatever the data
+    ("cosine_by_layer_with_control",
+     lambda: charts.cosine_by_layer({"A vs B": RNG.random(7), "A vs C (control)": RNG.random(7)}, "bank"),
+     ["“bank”", "A vs B", "A vs C (control)", "cosine"]),
+    ("map_row", lambda: charts.map_row(RNG.random((2, 3, 3)), ["head 1", "head 5"], ["x", "y", "z"], 20),
+     ["head 1", "head 5", "query", "key", "x", "z"]),
     ("score_histogram", lambda: charts.score_histogram(RNG.normal(size=8000), RNG.normal(size=8000), 64),
      ["score of random q, k in d = 64 dimensions", "pairs", "q·k (raw)", "q·k / √d"]),
     ("layer_spread", lambda: charts.layer_spread(RNG.random(6), RNG.random(6)),
@@ -233,8 +238,10 @@ PAGES = [  # (id, script, URL parameters, file names (no extension) that must be
                                                    "scores", "scaled", "weights")],
      [f"qkv-attention-layer2-head7-{s}" for s in ("q", "k", "v", "output", "scores", "scaled", "weights")]),
     ("attention-heads", ATTENTION.script, {"view": "heads"},
-     ["qkv-attention-layer4-head2", "qkv-attention-layer4-token10-joined", "qkv-attention-layer4-token10-projected"],
-     [f"qkv-attention-layer4-head{h}" for h in (2, 12, 8)]),  # the chosen head, then two that differ from it
+     ["qkv-attention-layer4-heads-2-12-8", "qkv-attention-layer4-head2-identity-vs-trained",
+      "qkv-attention-layer4-token10-joined", "qkv-attention-layer4-token10-projected"],
+     ["qkv-attention-layer4-heads-2-12-8",  # the chosen head, then two that differ from it, side by side
+      "qkv-attention-layer4-head2-identity-vs-trained"]),
     ("attention-context", ATTENTION.script, {"view": "context"}, ["qkv-attention-context-cosine"],
      ["qkv-attention-context-cosine"]),
     ("attention-scaling", ATTENTION.script, {"view": "scaling", "d": "256"},

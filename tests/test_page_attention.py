@@ -185,18 +185,89 @@ def test_heads_view_describes_each_head_from_its_weights(encoder):
     assert list(at.dataframe[0].value["what it does here"]) == expected
     assert "previous token: layer 1 head 3" in all_text(at)
     h, d_head = trace.n_heads, trace.queries.shape[-1]  # the captions count what the model has
-    assert f"Layer 1: {h} heads, {h} habits" in all_text(at)
+    assert f"Layer 1: {h} heads, {h} habits" in all_text(at)  # no head of layer 1 parks on [CLS] / [SEP]
+    assert "This is the layer whose heads differ most" in all_text(at)
+    assert not [b for b in at.button if b.key == "heads-most-varied"]
     assert f"The joined vector is {h} blocks of {d_head}: one per head." in all_text(at)
 
 
-def test_context_view_plots_seven_cosines_for_bank():
+def test_heads_view_counts_parked_heads_and_offers_the_most_varied_layer(encoder):
+    from qkv_core.patterns import describe_heads, layer_variety
+
+    at = open_page(PAGE, params={"view": "heads"})  # layer 4, as the URL names none
+    assert_clean(at)
+    trace = encoder.trace(DEFAULT_TEXT)
+    patterns = describe_heads(trace.attentions[3], trace.tokens, trace.word_ids)
+    parked = sum(p.parked for p in patterns)
+    assert parked >= 6
+    assert f"Layer 4: {trace.n_heads} heads, {trace.n_heads - parked} habits, {parked} parked" in all_text(at)
+    table = list(at.dataframe[0].value["what it does here"])
+    assert sum(t.startswith("parked:") for t in table) == parked
+    best = int(np.argmax(layer_variety(trace.attentions, trace.tokens))) + 1
+    button = next(b for b in at.button if b.key == "heads-most-varied")
+    assert button.label == f"Show the most varied layer (layer {best})"
+    button.click().run()
+    assert_clean(at)
+    assert at.slider(key="layer").value == best
+    assert best != 4 and at.query_params["layer"] == str(best)  # the link follows the slider
+    assert "This is the layer whose heads differ most" in all_text(at)
+
+
+def test_heads_view_compares_identity_and_trained_projections(encoder):
+    from qkv_core.projections import compare_projections
+
+    at = open_page(PAGE, params={"view": "heads", "layer": "2", "head": "5"})
+    assert_clean(at)
+    found = compare_projections(encoder.trace(DEFAULT_TEXT), 1, 4)
+    (self_id, self_tr), (ent_id, ent_tr) = found.self_weight, found.mean_entropy
+    text = all_text(at)
+    assert (f"each token keeps on average {self_id:.0%} of its weight on itself (row entropy {ent_id:.1f}"
+            in text)
+    assert f"with head 5's trained projections, {self_tr:.0%} ({ent_tr:.1f} nats)" in text
+    assert self_id > 0.5 > self_tr
+    at.slider(key="head").set_value(9).run()
+    assert f"each token keeps on average {self_id:.0%} of its weight on itself" in all_text(at)  # identity: no head
+
+
+def test_context_view_plots_bank_against_a_same_sense_control_on_a_fixed_axis(encoder):
+    from qkv_core.vectors import compare_word, find_word
+    from qkv_ui.attention.context import LOAN, RIVER, STREAM
+
     at = open_page(PAGE, params={"view": "context"})
     assert_clean(at)
     line = next(s for s in chart_specs(at) if s.get("mark", {}).get("type") == "line")
-    assert "Layer 0 is the embedding" in all_text(at)
+    assert line["encoding"]["y"]["scale"]["domain"] == [0, 1]
+    assert line["encoding"]["color"]["title"] == "“bank”"
+    assert line["encoding"]["color"]["scale"]["domain"] == ["A vs B", "A vs C (control, same sense as A)"]
     nearest = [df.value for df in at.dataframe]
     assert nearest[0]["token"].iloc[0] == "river" and nearest[1]["token"].iloc[0] == "loan"
-    assert line["encoding"]["y"]["title"] == "cosine of the two “bank” vectors"
+    traces = [encoder.trace(t) for t in (RIVER, LOAN, STREAM)]
+    spans = [find_word(t, "bank")[0] for t in traces]
+    pair, control = compare_word(traces[:2], spans[:2]), compare_word(traces[::2], spans[::2])
+    text = all_text(at)
+    assert "Layer 0 is the embedding before any attention: cosine 1.00 for A vs B" in text
+    assert "same position (5) in both" in text
+    assert (f"After the last layer: {pair.cosines[-1]:.2f} between A and B, {control.cosines[-1]:.2f} between A and "
+            "the control C") in text
+    assert control.cosines[-1] > pair.cosines[-1] + 0.1
+
+
+def test_context_view_says_when_positions_differ_and_follows_s3(encoder):
+    from qkv_core.vectors import compare_word, find_word
+    from qkv_ui.attention.context import RIVER
+
+    other = "The bank said no to my loan."
+    at = open_page(PAGE, params={"view": "context", "s2": other, "s3": "A quiet morning by the water."})
+    assert_clean(at)
+    traces = [encoder.trace(t) for t in (RIVER, other)]
+    pair = compare_word(traces, [find_word(t, "bank")[0] for t in traces])
+    text = all_text(at)
+    assert f"cosine {pair.cosines[0]:.2f} for A vs B. It is not 1" in text and pair.cosines[0] < 0.99
+    assert "position 5 in A but 2 in B" in text
+    assert "no control line" in " ".join(i.value for i in at.info)  # "bank" is not in sentence C
+    line = next(s for s in chart_specs(at) if s.get("mark", {}).get("type") == "line")
+    assert line["encoding"]["color"]["scale"]["domain"] == ["A vs B"]
+    assert at.text_input(key="s3").value == "A quiet morning by the water."
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from qkv_core.patterns import (
     describe_head,
     describe_heads,
     head_concat,
+    layer_variety,
     project_output,
     survey_layer,
 )
@@ -56,11 +57,20 @@ PATTERN_CASES = [
     pytest.param(_shifted(8, -1), EIGHT, None, "previous", 1.0, "previous token (100 %", id="previous"),  # i -> i-1
     pytest.param(_shifted(8, 1), EIGHT, None, "next", 1.0, "next token (100 %", id="next"),  # i -> i+1
     pytest.param(np.eye(8), EIGHT, None, "self", 1.0, "itself (100 %", id="self"),  # i -> i
-    pytest.param(_column(8, 0), EIGHT, None, "cls", 1.0, "parks on [CLS] (100 %)", id="cls"),  # all on [CLS]
-    pytest.param(_column(8, 7), EIGHT, None, "sep", 1.0, "parks on [SEP] (100 %)", id="sep"),  # all on [SEP]
+    pytest.param(_column(8, 0), EIGHT, None, "cls", 1.0, "parked: 100 % of its weight on [CLS]", id="cls"),
+    pytest.param(_column(8, 7), EIGHT, None, "sep", 1.0, "parked: 100 % of its weight on [SEP]", id="sep"),
     pytest.param(
-        0.81 * _column(8, 7) + 0.19 * np.eye(8), EIGHT, None, "sep", 0.81, "parks on [SEP] (81 %)", id="sep-81"
+        0.81 * _column(8, 7) + 0.19 * np.eye(8), EIGHT, None, "sep", 0.81, "parked: 81 % of its weight on [SEP]",
+        id="sep-81",
     ),  # the share is rounded into the text
+    pytest.param(
+        0.3 * _column(8, 0) + 0.3 * _column(8, 7) + 0.4 * np.eye(8), EIGHT, None, "cls", 0.6,
+        "parked: 60 % of its weight on [CLS] and [SEP]", id="cls-and-sep",
+    ),  # neither marker alone holds 0.4; together they hold most of the weight, more than "itself": parked
+    pytest.param(
+        0.2 * _column(8, 0) + 0.25 * _column(8, 7) + 0.55 * np.eye(8), EIGHT, None, "self", 0.55,
+        "itself (55 %", id="habit-beats-parking",
+    ),  # [CLS] + [SEP] = 0.45, under half: the head's habit (itself, 0.55) names it
     pytest.param(
         _shifted(6, 2) * np.array([0, 1, 1, 0, 0, 0])[:, None] + _shifted(6, -2) * np.array([0, 0, 0, 1, 1, 0])[:, None]
         + np.diag([1, 0, 0, 0, 0, 1.0]),
@@ -205,7 +215,7 @@ def _clearest_by_hand(trace: Trace) -> list[tuple[str, float, int, int]]:
     best: dict[str, tuple[float, int, int]] = {}
     for layer in range(trace.n_layers):
         for head, p in enumerate(describe_heads(trace.attentions[layer], trace.tokens, trace.word_ids)):
-            if p.kind not in ("broad", "mixed") and p.score > best.get(p.kind, (0.0,))[0]:
+            if p.kind not in ("broad", "mixed", "cls", "sep") and p.score > best.get(p.kind, (0.0,))[0]:
                 best[p.kind] = (p.score, layer, head)
     return [(kind, *rest) for kind, rest in sorted(best.items(), key=lambda kv: -kv[1][0])]
 
@@ -248,3 +258,59 @@ def test_survey_layer_rejects_bad_indices(
     """A layer or head outside the trace is a ValueError naming it."""
     with pytest.raises(ValueError, match=fragment):
         survey_layer(encoder, traces["trained"], layer, head)
+
+
+def test_parked_heads_are_named_parked_and_left_out_of_the_clearest_habits(
+    encoder: Encoder, traces: dict[str, Trace]
+) -> None:
+    """Layer 5 of MiniLM mostly parks on [CLS]: the survey counts those heads and never offers them as habits."""
+    survey = survey_layer(encoder, traces["trained"], 4, 0)
+    parked = [p for p in survey.patterns if p.parked]
+    assert survey.n_parked == len(parked) >= 6
+    assert all(p.kind in ("cls", "sep") and p.text.startswith("parked:") for p in parked)
+    assert all(e.kind not in ("cls", "sep") for e in survey.clearest)
+    others = {p.kind for p in survey.patterns if not p.parked} - {survey.patterns[0].kind}
+    shown = [survey.patterns[h] for h in survey.shown[1:]]
+    assert [p.parked for p in shown] == sorted(p.parked for p in shown)  # unparked heads come first
+    assert sum(not p.parked for p in shown) == min(len(others), len(shown))  # one per other kind, before parked
+
+
+def _variety_by_hand(attentions: np.ndarray, tokens: list[str]) -> np.ndarray:
+    """Mean total-variation distance over head pairs and word-piece rows, special columns zeroed."""
+    special = np.array([t in ("[CLS]", "[SEP]") for t in tokens])
+    rows = np.flatnonzero(~special)
+    out = []
+    for layer in attentions.astype(np.float64):
+        kept = layer[:, rows, :].copy()
+        kept[..., special] = 0
+        h = kept.shape[0]
+        pairs = [0.5 * np.abs(kept[i] - kept[j]).sum(-1).mean() for i in range(h) for j in range(i + 1, h)]
+        out.append(np.mean(pairs))
+    return np.array(out)
+
+
+def test_layer_variety_by_hand_and_its_limits(traces: dict[str, Trace]) -> None:
+    """Real maps agree with a direct loop; identical heads give 0, heads on different words give 1, parked count as alike."""
+    trace = traces["trained"]
+    np.testing.assert_allclose(layer_variety(trace.attentions, trace.tokens), _variety_by_hand(
+        trace.attentions, trace.tokens), atol=1e-5)
+    same = np.stack([np.stack([_shifted(8, -1)] * 3)])  # (1, 3, 8, 8) three previous-token heads
+    assert layer_variety(same, EIGHT)[0] == pytest.approx(0.0)
+    apart = np.stack([np.stack([_shifted(8, -1), _shifted(8, 1)])])  # previous vs next: never the same key
+    # rows w2..w5 differ fully (1); w1's previous and w6's next are [CLS] / [SEP], left out (½): (4 + 2 · ½) / 6
+    assert layer_variety(apart, EIGHT)[0] == pytest.approx(5 / 6)
+    parked = np.stack([np.stack([_column(8, 0), _column(8, 7)])])  # all on [CLS] vs all on [SEP]
+    assert layer_variety(parked, EIGHT)[0] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match=r"\(L, H, T, T\)"):
+        layer_variety(np.eye(3), ["a"] * 3)
+
+
+def test_the_most_varied_layer_of_the_default_text_is_the_first(
+    encoder: Encoder, traces: dict[str, Trace]
+) -> None:
+    """On the heads view's text the first layer (no parked head) differs most; layer 4, mostly parked, does not."""
+    trace = encoder.trace("The animal didn't cross the street because it was too tired.")
+    survey = survey_layer(encoder, trace, 3, 1)
+    assert survey.most_varied == int(np.argmax(survey.variety)) == 0
+    assert survey.variety[3] < survey.variety[0] and survey.n_parked >= 6
+    assert survey_layer(encoder, trace, 0, 2).n_parked == 0

@@ -9,6 +9,7 @@ import pytest
 from qkv_core.encoder import Encoder, Trace
 from qkv_core.vectors import (
     WordSpan,
+    compare_with_control,
     compare_word,
     find_word,
     layerwise_cosine,
@@ -154,3 +155,41 @@ def test_compare_word_is_vectors_cosines_and_neighbours(bank_traces: dict[str, T
     assert found.nearest[0][0][1] == "river" and found.nearest[1][0][1] == "loan"
     with pytest.raises(ValueError, match="two traces and two spans"):
         compare_word(pair[:1], spans[:1])
+
+
+@pytest.mark.parametrize(
+    ("other", "same_position"),
+    [
+        ("I went to the bank to ask for a loan.", True),  # "bank" at position 5, as in RIVER
+        ("The bank said no to my loan.", False),  # "bank" at position 2
+    ],
+)
+def test_layer_0_is_1_exactly_when_the_positions_match(
+    encoder: Encoder, bank_traces: dict[str, Trace], other: str, same_position: bool
+) -> None:
+    """The embedding adds a position vector: the same word has cosine 1 at layer 0 only at the same position."""
+    pair = [bank_traces["river"], encoder.trace(other)]
+    found = compare_word(pair, [find_word(trace, "bank")[0] for trace in pair])
+    assert found.same_position is same_position
+    assert found.positions[0] == (5,)
+    if same_position:
+        assert found.cosines[0] == pytest.approx(1.0, abs=1e-6)
+    else:
+        assert found.positions[1] == (2,) and found.cosines[0] < 0.99
+
+
+def test_compare_with_control_is_two_comparisons_against_sentence_a(bank_traces: dict[str, Trace]) -> None:
+    """A vs B and A vs the control C are compare_word's; the same-sense control stays closer after the last layer."""
+    texts = [bank_traces[name] for name in ("river", "loan", "river_too")]
+    spans = [find_word(trace, "bank")[0] for trace in texts]
+    found = compare_with_control(texts, spans)
+    np.testing.assert_array_equal(found.pair.cosines, compare_word(texts[:2], spans[:2]).cosines)
+    np.testing.assert_array_equal(found.control.cosines, compare_word(texts[::2], spans[::2]).cosines)
+    assert found.control.cosines[-1] > found.pair.cosines[-1] + 0.1
+    np.testing.assert_allclose(found.gap, found.control.cosines - found.pair.cosines)
+    without = compare_with_control(texts, [*spans[:2], None])
+    assert without.control is None and without.gap is None
+    with pytest.raises(ValueError, match="three traces"):
+        compare_with_control(texts[:2], spans[:2])
+    with pytest.raises(ValueError, match="A and B"):
+        compare_with_control(texts, [spans[0], None, spans[2]])

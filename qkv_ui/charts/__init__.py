@@ -10,6 +10,7 @@ draws arrays that ``qkv_core`` returns.
 - ``series``: lines over time or layers, focus weights, histograms
 - ``bars``: one query's attention, /lookup's scores and weights, a value's split over its parts
 - ``raster``: maps painted as images, the all-heads overview
+- ``small_maps``: a row of attention maps in one chart
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from .bars import MAX_LOOKUP_ROWS, attention_row, lookup_bars, profile_bar, top_
 from .matrix import blend_diagram, block_labels, heatmap, product_diagram, vector_strip, weight_matrix
 from .palette import DIVERGING, LINE_COLORS, SEQUENTIAL
 from .raster import OVERVIEW_MIN_PIXELS, attention_overview, png_data_url, viridis
+from .small_maps import map_row
 from .series import cosine_by_layer, focus_weights, layer_spread, score_histogram, series_lines
 
 __all__ = [
     "DIVERGING", "LINE_COLORS", "MAX_LOOKUP_ROWS", "OVERVIEW_MIN_PIXELS", "SEQUENTIAL",
     "attention_overview", "attention_row", "blend_diagram", "block_labels", "cosine_by_layer", "focus_weights",
-    "heatmap", "layer_spread", "lookup_bars", "png_data_url", "product_diagram", "profile_bar", "score_histogram",
+    "heatmap", "layer_spread", "map_row", "lookup_bars", "png_data_url", "product_diagram", "profile_bar", "score_histogram",
     "series_lines", "top_rows", "vector_strip", "viridis", "weight_matrix",
 ]

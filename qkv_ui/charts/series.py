@@ -6,7 +6,7 @@ import altair as alt
 import numpy as np
 import pyarrow as pa
 
-from .palette import FOCUS_COLOR, LINE_COLORS, OTHER_LINE_COLOR, POINT_COLOR, SCORE_COLORS
+from .palette import BLUE, FOCUS_COLOR, GREY, LINE_COLORS, OTHER_LINE_COLOR, POINT_COLOR, SCORE_COLORS
 from .template import compiled, filled, names
 
 MAX_LINE_POINTS = 800  # a line chart draws at most this many points per line
@@ -104,30 +104,52 @@ def _stage_axis_title(n_layers: int) -> str:
 
 
 @compiled(maxsize=16)
-def _cosine_template(n_layers: int, word: str) -> alt.TopLevelMixin:
-    """Cosine per stage (dataset ``stages``: layer, stage, cosine), stage 0 the embedding."""
+def _cosine_template(n_layers: int, word: str, series: tuple[str, ...]) -> alt.TopLevelMixin:
+    """Cosine per stage, one line per pair of texts (dataset ``stages``: layer, stage, pair, cosine), on 0..1.
+
+    The first pair is drawn solid in blue, the others (controls) dashed in grey: the axis never
+    rescales, so a small drift looks small.
+    """
+    colors = [BLUE] + [GREY] * (len(series) - 1)
+    dashes = [[1, 0]] + [[6, 4]] * (len(series) - 1)
+    legend = alt.Legend(orient="bottom-left", direction="vertical", labelLimit=320, titleLimit=200, symbolType="stroke",
+                        symbolStrokeWidth=3, symbolSize=300,
+                        padding=6)
     return (
         alt.Chart(alt.NamedData("stages"))
         .mark_line(point=alt.OverlayMarkDef(size=70))
         .encode(
             x=alt.X("layer:O", title=_stage_axis_title(n_layers), axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("cosine:Q", title=f"cosine of the two “{word}” vectors", scale=alt.Scale(zero=False)),
-            tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("cosine:Q", format=".3f")],
+            y=alt.Y("cosine:Q", title="cosine", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("pair:N", title=f"“{word}”", legend=legend, scale=alt.Scale(domain=list(series), range=colors)),
+            strokeDash=alt.StrokeDash("pair:N", title=f"“{word}”", legend=legend,
+                                      scale=alt.Scale(domain=list(series), range=dashes)),
+            tooltip=[alt.Tooltip("pair:N"), alt.Tooltip("stage:N"), alt.Tooltip("cosine:Q", format=".3f")],
         )
         .properties(width="container", height=260,
-                    description="Cosine similarity of the same word in two sentences, layer by layer")
+                    description=f"Cosine of the two “{word}” vectors, layer by layer, on a 0 to 1 axis")
     )
 
 
-def cosine_by_layer(similarity: np.ndarray, word: str) -> dict:
-    """Cosine similarity of a word's two vectors at the embedding layer and after each layer."""
-    similarity = np.asarray(similarity, dtype=float)  # (1 + n_layers,)
-    if similarity.ndim != 1 or similarity.size < 2:
-        raise ValueError(f"need one cosine for the embedding and one per layer, got shape {similarity.shape}")
-    n_layers = similarity.size - 1
+def cosine_by_layer(similarity: np.ndarray | dict[str, np.ndarray], word: str) -> dict:
+    """Cosine similarity of a word's two vectors at the embedding layer and after each layer, on a fixed 0..1 axis.
+
+    ``similarity`` is one (1 + n_layers,) array, or {pair name: array}: the first pair drawn solid,
+    the others (controls) dashed.
+    """
+    lines = similarity if isinstance(similarity, dict) else {"cosine": similarity}
+    arrays = [np.asarray(v, dtype=float) for v in lines.values()]  # each (1 + n_layers,)
+    if not arrays or arrays[0].ndim != 1 or arrays[0].size < 2 or any(a.shape != arrays[0].shape for a in arrays):
+        raise ValueError(f"need one cosine for the embedding and one per layer, per pair, got shapes "
+                         f"{[a.shape for a in arrays]}")
+    n_layers = arrays[0].size - 1
     stages = ["embedding"] + [f"after layer {i}" for i in range(1, n_layers + 1)]
-    data = pa.table({"layer": np.arange(n_layers + 1), "stage": stages, "cosine": similarity})
-    return filled(_cosine_template(n_layers, word), stages=data)
+    series = tuple(lines)
+    data = pa.table({"layer": np.tile(np.arange(n_layers + 1), len(series)),
+                     "stage": names(np.tile(np.arange(n_layers + 1), len(series)), stages),
+                     "pair": names(np.repeat(np.arange(len(series)), n_layers + 1), series),
+                     "cosine": np.concatenate(arrays)})
+    return filled(_cosine_template(n_layers, word, series), stages=data)
 
 
 @compiled(maxsize=16)
