@@ -14,10 +14,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import Browser, Locator, Page, expect
 
 TIMEOUT = 30_000  # ms: any state a test waits for (CI shares two cores with a server, a browser and the model)
 SLOW_TIMEOUT = 90_000  # ms: a first run on a freshly started server (it loads the model), a 512-token text
+REQUEST_WAIT = 2_000  # ms a submitted text box has to send its rerun request before we take it that none comes
 QUIET = 250  # ms a page must stay idle (no rerun pending; charts not moving) before it counts as settled
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -124,17 +126,21 @@ def rerun(page: Page, timeout: float = TIMEOUT) -> Iterator[None]:
 
 
 def submit(page: Page, box: Locator, text: str, key: str = "Enter") -> None:
-    """Replace the text in ``box``, submit it with ``key`` and wait for the run that starts.
+    """Replace the text in ``box``, submit it with ``key`` and wait for the run it starts, if it starts one.
 
-    Streamlit asks for no run when the text is what the box already held: then there is none to wait for.
+    Streamlit asks for a run only when the text differs from what the widget last sent, which the box's
+    shown value does not always tell (it may still be hydrating): so wait for a request rather than
+    predict one, and when none comes the page keeps the state the caller's ``expect`` then checks.
     """
-    unchanged = box.input_value() == text
+    settle(page)  # nothing in flight: the next request is this one's
+    before = _requested(page)
     box.fill(text)
-    if unchanged:
-        box.press(key)
-        return
-    with rerun(page):
-        box.press(key)
+    box.press(key)
+    try:
+        page.wait_for_function("(n) => window.__qkvRuns.requested > n", arg=before, timeout=REQUEST_WAIT, polling=25)
+    except PlaywrightTimeoutError:
+        return  # no request: the text was the one the widget already held
+    settle(page, at_least=before + 1)
 
 
 def open_view(page: Page, url: str, heading: str, timeout: float = SLOW_TIMEOUT) -> None:
