@@ -58,8 +58,8 @@ STEPS: tuple[Step, ...] = (
     Step(ATTENTION, "Each head has its own projections, so each learns a habit: in layer 1, head 3 looks only at "
                     "the previous token while most heads spread out.",
          {"view": "heads", "layer": "1"}, focus="head-maps"),
-    Step(ATTENTION, "'bank' enters both sentences as the same vector; after the last layer of attention the river bank "
-                    "and the loan bank have drifted apart.",
+    Step(ATTENTION, "'bank' enters both sentences as the same vector; after the last layer the river bank and the loan "
+                    "bank have drifted apart, much further than the river bank and a stream bank.",
          {"view": "context"}, focus="context"),
     Step(ATTENTION, "With d = 1024, raw dot products spread about 32 wide and the softmax piles onto one key; "
                     "dividing by √d brings the spread back to 1.",

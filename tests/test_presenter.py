@@ -253,3 +253,21 @@ def test_a_long_link_stays_one_line_and_its_block_still_holds_all_of_it():
     assert dict(parse_qsl(full.partition("?")[2]))["q"] == long_query  # the block carries the whole link
     assert not at.sidebar.code[0].proto.wrap_lines  # one line that scrolls, not a wall of encoded text
     assert f"Link to this view ({len(full):,} characters" in at.sidebar.caption[-1].value
+
+
+def test_the_context_narration_is_what_the_model_computes():
+    """Step 10's sentence on the real model: 'bank' starts alike in the river and loan sentences and ends further
+    apart than the river bank and the stream bank (the control) do."""
+    from qkv_core.encoder import load_pretrained
+    from qkv_core.vectors import compare_with_control, find_word
+    from qkv_ui.attention.context import PARAMS
+
+    step = STEPS[9]
+    assert step.params == {"view": "context"} and "stream bank" in step.narration
+    texts = {p.key: p.default for p in PARAMS}
+    encoder = load_pretrained()
+    traces = [encoder.trace(texts[k]) for k in ("s1", "s2", "s3")]
+    found = compare_with_control(traces, [find_word(t, texts["word"])[0] for t in traces])
+    assert found.pair.cosines[0] > 0.999  # the same vector on the way in
+    drift, control = 1 - found.pair.cosines[-1], 1 - found.control.cosines[-1]
+    assert drift > 2 * control  # "much further"
