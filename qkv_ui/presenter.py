@@ -2,7 +2,7 @@
 
 A step is one view: a page and its URL parameters (defaults left out, as the pages
 publish them), with one sentence the presenter can read aloud. Each claim in a
-narration was checked against what that view shows. ``qkv_ui.frame`` draws the
+narration was checked against what that view shows. ``qkv_ui.stage`` draws the
 banner and moves between steps; nothing here imports streamlit.
 """
 
@@ -24,7 +24,7 @@ class Step:
     """One stop of the tour: a page, what to say, the view's URL parameters and the part of the page it shows.
 
     ``focus`` is the key of the page's ``st.container`` holding the chart or table the narration
-    talks about (``qkv_ui.frame.focus``): the frame scrolls it into view under the banner.
+    talks about (``qkv_ui.stage.focus``): the stage scrolls it into view under the banner.
     """
 
     page: PageInfo

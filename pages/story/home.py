@@ -4,8 +4,8 @@ import streamlit as st
 from qkv_core.smoothing import gaussian_weights
 from qkv_ui.charts import product_diagram
 from qkv_ui.export import CsvTable, show_chart
-from qkv_ui.frame import focus
 from qkv_ui.pages import ATTENTION, LOOKUP, SMOOTHING
+from qkv_ui.stage import focus
 
 st.title("QKV Explainer")
 st.write(

@@ -4,11 +4,11 @@ import streamlit as st
 from qkv_core import retrieval
 from qkv_core import store as stores
 from qkv_ui import charts, export, urlstate
-from qkv_ui.frame import focus
 from qkv_ui.lookup_state import (COLUMNS, EXAMPLES, MAX_QUERY_CHARS, PARAMS, PRESETS, SIMILARITIES, TEMPERATURES,
                                  reset_store, share_store, switch_preset, use_example)
 from qkv_ui.model import embed, get_encoder
 from qkv_ui.pages import ATTENTION, HOME
+from qkv_ui.stage import focus
 
 
 def stop() -> None:

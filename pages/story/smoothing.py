@@ -2,9 +2,9 @@ import streamlit as st
 
 from qkv_core import series, smoothing
 from qkv_ui import charts, export, urlstate
-from qkv_ui.frame import focus
 from qkv_ui.pages import LOOKUP
 from qkv_ui.smoothing_state import MAX_CELLS, PARAMS, SOURCES, W_CORNER, pick_focus, read_upload, real_series, refuse
+from qkv_ui.stage import focus
 
 urlstate.seed(PARAMS)
 st.title("Context matters")

@@ -7,9 +7,9 @@ import streamlit as st
 
 from qkv_core import vectors
 from qkv_core.encoder import Encoder
-from qkv_ui import charts, export
-from qkv_ui.frame import focus, urlstate
+from qkv_ui import charts, export, urlstate
 from qkv_ui.model import get_trace
+from qkv_ui.stage import focus
 
 RIVER = "We sat on the bank of the river and watched the water."
 LOAN = "I went to the bank to ask for a loan."

@@ -12,8 +12,8 @@ from qkv_core.matrix import window
 from qkv_ui import charts, export
 from qkv_ui.attention.common import WINDOW, Selection
 from qkv_ui.attention.projections import projections_section
-from qkv_ui.frame import focus
 from qkv_ui.presenter import PRESENT
+from qkv_ui.stage import focus
 
 KIND_NAMES = {"previous": "previous token", "next": "next token", "self": "itself", "same_word": "same word elsewhere"}
 MAP_PIXELS = (600, 520)  # width of a row of maps' cells: on the desk (fits a 1280 px window), on a projector

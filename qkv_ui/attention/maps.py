@@ -10,8 +10,8 @@ from qkv_core import heads
 from qkv_core.encoder import Encoder
 from qkv_ui import charts, export
 from qkv_ui.attention.common import WINDOW, Selection, md
-from qkv_ui.frame import focus
 from qkv_ui.model import get_trace
+from qkv_ui.stage import focus
 
 
 def _pick_head() -> None:

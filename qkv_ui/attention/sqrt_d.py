@@ -7,9 +7,9 @@ import streamlit as st
 
 from qkv_core import scaling
 from qkv_core.encoder import Encoder, Trace
-from qkv_ui import charts, export
-from qkv_ui.frame import focus, urlstate
+from qkv_ui import charts, export, urlstate
 from qkv_ui.model import get_trace
+from qkv_ui.stage import focus
 
 D_CHOICES = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 PARAMS = [urlstate.choice_param("d", "64", [str(d) for d in D_CHOICES])]

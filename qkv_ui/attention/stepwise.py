@@ -11,9 +11,8 @@ from qkv_core.encoder import Encoder
 from qkv_core.matrix import window
 from qkv_ui import charts, export
 from qkv_ui.attention.common import WINDOW, Selection, md
-from qkv_ui.frame import focus
 from qkv_ui.presenter import PRESENT
-
+from qkv_ui.stage import focus
 
 SHOW_DIMS = 4  # dimensions of a value row printed in the mixing table
 TOP_ROWS = 3  # value rows in the mixing table
