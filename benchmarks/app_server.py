@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from tests.browser.helpers import open_view
+from tests.browser.helpers import new_page, open_view
 from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, StreamlitServer
 
 from .common import rss_mb
@@ -21,12 +21,12 @@ def run() -> dict[str, float]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         for _ in range(RUNS):
-            page = browser.new_page()
+            page = new_page(browser)  # the run tap open_view waits on
             with StreamlitServer() as srv:
                 open_view(page, srv.url, "QKV Explainer")
                 starts.append(time.perf_counter() - srv.started_at)
                 time.sleep(1.0)
                 rss.append(rss_mb(srv.proc.pid))
-            page.close()
+            page.context.close()
         browser.close()
     return {"cold_start_s": statistics.median(starts), "rss_mb_idle": statistics.median(rss)}

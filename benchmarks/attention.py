@@ -93,19 +93,19 @@ def _rerun_figure() -> dict[str, float]:
 def _server_rss() -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.helpers import open_view
+    from tests.browser.helpers import new_page, open_view
     from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, StreamlitServer
 
     values = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         for _ in range(3):
-            page = browser.new_page()
+            page = new_page(browser)  # the run tap open_view waits on
             with StreamlitServer() as srv:
                 open_view(page, f"{srv.url}/attention", "Attention on your text")
                 time.sleep(1.0)
                 values.append(rss_mb(srv.proc.pid))
-            page.close()
+            page.context.close()
         browser.close()
     return {"rss_mb_after_attention": statistics.median(values)}
 

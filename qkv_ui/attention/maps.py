@@ -3,7 +3,7 @@ the same head on a contrast sentence (does the head follow what the query word r
 
 from __future__ import annotations
 
-import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from qkv_core import heads
@@ -109,8 +109,8 @@ def _flagship(encoder: Encoder, sel: Selection) -> None:
                                        c.tokens):
         short = text if len(text) <= 90 else text[:87] + "…"
         col.text(f"{name}, token {q} ({c.word}): {short}")  # user text: never markdown
-        col.dataframe(pd.DataFrame({"key": [f"{k.index}: {k.token}" for k in top],
-                                    "weight": [k.weight for k in top]}),
+        col.dataframe(pa.table({"key": [f"{k.index}: {k.token}" for k in top],  # Arrow: no pandas round trip
+                                "weight": [k.weight for k in top]}),
                       hide_index=True, width="stretch", height=38 + 35 * len(top),
                       column_config={"weight": st.column_config.ProgressColumn(
                           "weight", min_value=0.0, max_value=1.0, format="%.2f")})
