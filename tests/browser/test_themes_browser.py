@@ -17,8 +17,8 @@ VIEWS = [  # (path and query, heading, id, charts on the view)
     ("smoothing", "Context matters", "smoothing", 7),
     ("lookup", "Search, softly", "lookup", 3),
     ("attention", "Attention on your text", "attention", 3),
-    ("attention?view=steps", "Attention on your text", "attention-steps", 9),
-    ("attention?view=heads", "Attention on your text", "attention-heads", 5),
+    ("attention?view=steps", "Attention on your text", "attention-steps", 10),
+    ("attention?view=heads", "Attention on your text", "attention-heads", 4),
     ("attention?view=context", "Attention on your text", "attention-context", 1),
     ("attention?view=scaling", "Attention on your text", "attention-scaling", 2),
 ]
