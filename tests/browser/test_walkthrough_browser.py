@@ -31,10 +31,11 @@ def test_causal_toggle_changes_the_map(server, page):
     expect(page).to_have_url(re.compile(r"causal=1"))
 
 
-def test_bank_chart_has_seven_points(server, page, artifacts):
+def test_bank_chart_has_seven_points_per_line(server, page, artifacts):
     open_view(page, f"{server.url}/attention?view=context", HEADING)
     chart = page.locator(CHARTS).first
-    expect(chart.locator("g.mark-symbol path")).to_have_count(7)  # embedding + 6 layers
+    # two lines (A vs B, and A vs the same-sense control C), each at the embedding + 6 layers; legend symbols aside
+    expect(chart.locator("g.mark-symbol.role-mark path")).to_have_count(2 * 7)
     expect(page.get_by_text("Layer 0 is the embedding")).to_be_visible()
     page.screenshot(path=str(artifacts / "attention-context.png"))
 
