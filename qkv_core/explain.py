@@ -26,8 +26,10 @@ The findings these functions measure on the reader's own text:
   question (``token_importance``, ``spearman_scores``).
 
 Knockouts and deletions run many copies of the text in batches, each copy with its own head
-mask (``Encoder._run_batch``), never one forward pass per head. Their cost grows with T² per
-copy and with the number of copies, so they cap the text at ``MAX_TOKENS_FOR_KNOCKOUT`` pieces.
+mask (``Encoder._run_batch``), never one forward pass per head. Their cost grows with the
+number of copies times T (and T² inside attention), so they cap the text:
+``head_importance`` at ``MAX_TOKENS_FOR_KNOCKOUT`` tokens, ``token_importance`` at
+``MAX_TOKENS_FOR_LEAVE_ONE_OUT``; ``capped`` says when a text is cut.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ __all__ = [
     "EXPLANATION_LABELS",
     "HEAD_STAT_COLUMNS",
     "MAX_TOKENS_FOR_KNOCKOUT",
+    "MAX_TOKENS_FOR_LEAVE_ONE_OUT",
     "Knockout",
     "SpecialShift",
     "capped",
@@ -69,11 +72,14 @@ __all__ = [
     "value_weighted",
 ]
 
-# head_importance runs L·H copies of the text and token_importance T - 2 copies of T - 1 tokens,
-# each copy costing ~T² per layer: at 128 pieces that is ~1-2 s on 2 shared cores, at 512 it
-# would be ~30× more. Past this many tokens ([CLS] and [SEP] included) both use the text's first
-# pieces only; ``capped`` says when, so the page can say so.
+# Limits in tokens, [CLS] and [SEP] included; past them the text's first pieces are used and
+# ``capped`` says so, so the page can. Costs on one core of a 2-core AMD EPYC (CPU time, 1 torch thread):
+# head_importance runs ~L·(L+1)/2·H = 252 layer passes of one copy of the text (the layers below a
+# knocked-out head are shared): ~0.45 s at 32 tokens, ~2.3 s at 128, and ~5 s+ at 256.
 MAX_TOKENS_FOR_KNOCKOUT = 128
+# token_importance runs T - 2 copies of T - 1 tokens through all L layers, work growing as T²
+# (T³ inside attention): ~0.37 s at 32 tokens, ~1.3 s at 64, ~5.5 s at 128.
+MAX_TOKENS_FOR_LEAVE_ONE_OUT = 64
 _BATCH_FLOATS = 2**23  # copies per batch keep B·H·T² ≤ 8 M floats (32 MB per attention buffer)
 
 HEAD_STAT_COLUMNS = ("cls", "sep", "punct", "prev", "next", "self", "entropy")
@@ -120,14 +126,18 @@ def _check_text(text: object) -> str:
     return text
 
 
-def capped(encoder: Encoder, text: str) -> bool:
-    """True when ``head_importance`` and ``token_importance`` use only the first pieces of ``text``."""
-    return encoder.tokenize(_check_text(text)).n_tokens_full > MAX_TOKENS_FOR_KNOCKOUT
+def capped(encoder: Encoder, text: str, limit: int = MAX_TOKENS_FOR_KNOCKOUT) -> bool:
+    """True when a measure capped at ``limit`` tokens uses only the first pieces of ``text``.
+
+    ``limit`` is ``MAX_TOKENS_FOR_KNOCKOUT`` for ``head_importance`` (the default),
+    ``MAX_TOKENS_FOR_LEAVE_ONE_OUT`` for ``token_importance``.
+    """
+    return encoder.tokenize(_check_text(text)).n_tokens_full > _limit(encoder, limit)
 
 
-def _knockout_limit(encoder: Encoder) -> int:
-    """Tokens kept for the batched knockouts: the cap, or the embedding's own limit if that is shorter."""
-    return min(MAX_TOKENS_FOR_KNOCKOUT, encoder.embed_max_tokens, encoder.config.max_positions)
+def _limit(encoder: Encoder, cap: int) -> int:
+    """Tokens kept: the cap, or the embedding's own limit (or the model's) if shorter."""
+    return max(2, min(cap, encoder.embed_max_tokens, encoder.config.max_positions))
 
 
 # ---------------------------------------------------------------------------------------
@@ -348,7 +358,7 @@ def head_importance(encoder: Encoder, text: str) -> np.ndarray:
     """
     text = _check_text(text)
     c = encoder.config
-    trace = encoder.trace(text, max_tokens=_knockout_limit(encoder))  # 1)
+    trace = encoder.trace(text, max_tokens=_limit(encoder, MAX_TOKENS_FOR_KNOCKOUT))  # 1)
     intact = _pooled(trace.hidden_states[-1][None])[0]  # (D,)
     out = np.empty((c.n_layers, c.n_heads))  # (L, H)
     with torch.inference_mode():
@@ -466,7 +476,8 @@ def _leave_one_out(encoder: Encoder, ids: np.ndarray, intact: np.ndarray) -> np.
 def token_importance(encoder: Encoder, text: str) -> pd.DataFrame:
     """One row per word piece except [CLS]/[SEP], in order: leave-one-out and each attention-based explanation.
 
-    The text is cut to ``MAX_TOKENS_FOR_KNOCKOUT`` tokens first (``capped`` says when).
+    The text is cut to ``MAX_TOKENS_FOR_LEAVE_ONE_OUT`` tokens first (``capped(encoder, text,
+    MAX_TOKENS_FOR_LEAVE_ONE_OUT)`` says when).
     Columns:
 
         token                the word piece
@@ -485,7 +496,7 @@ def token_importance(encoder: Encoder, text: str) -> pd.DataFrame:
     An empty text gives an empty table with these columns.
     """
     text = _check_text(text)
-    trace = encoder.trace(text, max_tokens=_knockout_limit(encoder))
+    trace = encoder.trace(text, max_tokens=_limit(encoder, MAX_TOKENS_FOR_LEAVE_ONE_OUT))
     t = trace.T
     intact = _pooled(trace.hidden_states[-1][None])[0]  # (D,)
     last = trace.attentions[-1].astype(np.float64)  # (H, T, T)

@@ -24,6 +24,7 @@ from qkv_core.explain import (
     EXPLANATIONS,
     HEAD_STAT_COLUMNS,
     MAX_TOKENS_FOR_KNOCKOUT,
+    MAX_TOKENS_FOR_LEAVE_ONE_OUT,
     capped,
     head_importance,
     head_stats,
@@ -403,12 +404,19 @@ def test_constant_column_scores_nan_and_sorts_last(sentence_table) -> None:
 
 
 def test_long_text_is_capped_loudly_not_hung(encoder) -> None:
-    """Past MAX_TOKENS_FOR_KNOCKOUT tokens the batched measures use the first pieces, and capped() says so."""
+    """Past their caps the batched measures use the first pieces, and capped() says so."""
     assert capped(encoder, LONG_TEXT) and not capped(encoder, SENTENCE)
+    middle = " ".join(["word"] * 100)  # 102 tokens: under the knockout cap, over the leave-one-out one
+    assert not capped(encoder, middle) and capped(encoder, middle, MAX_TOKENS_FOR_LEAVE_ONE_OUT)
     table = token_importance(encoder, LONG_TEXT)
-    assert len(table) == MAX_TOKENS_FOR_KNOCKOUT - 2
-    assert table["token"].tolist() == encoder.tokenize(LONG_TEXT).tokens[1 : MAX_TOKENS_FOR_KNOCKOUT - 1]
-    assert head_importance(encoder, LONG_TEXT).shape == (6, 12)
+    assert len(table) == MAX_TOKENS_FOR_LEAVE_ONE_OUT - 2
+    assert table["token"].tolist() == encoder.tokenize(LONG_TEXT).tokens[1 : MAX_TOKENS_FOR_LEAVE_ONE_OUT - 1]
+    cut = encoder.tokenize(LONG_TEXT, MAX_TOKENS_FOR_KNOCKOUT)
+    intact = encoder.embed([encoder.tokenizer.decode(cut.ids[1:-1].tolist())])[0]
+    alone = encoder.embed([encoder.tokenizer.decode(cut.ids[1:-1].tolist())], head_mask=mask_with((6, 12), [(5, 0)]))[0]
+    importance = head_importance(encoder, LONG_TEXT)  # measured on the first 128 tokens
+    assert importance.shape == (6, 12)
+    assert importance[5, 0] == pytest.approx(1 - float(intact @ alone), abs=2e-6)
     result = knockout(encoder, LONG_TEXT, {(0, 0)})  # the lab follows embed's own cut (256 tokens)
     assert result.truncated and len(result.tokens) == encoder.embed_max_tokens == len(result.movement)
 
