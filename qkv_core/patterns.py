@@ -33,7 +33,7 @@ from qkv_core.attention import merge_heads
 from qkv_core.checks import check_index, check_maps, is_int
 from qkv_core.encoder import Encoder, Trace, special_mask
 from qkv_core.explain import head_stats_of
-from qkv_core.numerics import entropy, read_only
+from qkv_core.numerics import read_only
 from qkv_core.steps import hide_special_columns
 
 __all__ = [

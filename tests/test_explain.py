@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import unicodedata
 import warnings
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may come from a model hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -31,8 +30,8 @@ from qkv_core.explain import (
     head_stats_of,
     knockout,
     rollout,
-    special_shift,
     spearman_scores,
+    special_shift,
     token_importance,
     value_weighted,
 )

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from qkv_core.encoder import Encoder, Trace
+from qkv_core.explain import head_stats
 from qkv_core.patterns import (
     PATTERN_KINDS,
     HeadPattern,
@@ -23,7 +24,6 @@ from qkv_core.patterns import (
     project_output,
     survey_layer,
 )
-from qkv_core.explain import head_stats
 from tests.trace_texts import TOL
 
 
