@@ -180,13 +180,18 @@ def value_weighted(encoder: Encoder, trace: Trace) -> np.ndarray:
 
 
 def normalise_rows(weights: np.ndarray) -> np.ndarray:
-    """Each row of (..., T, T) divided by its sum, so value-weighted maps read as shares like α; all-zero rows stay 0."""
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.ndim < 2:
-        raise ValueError(f"normalise_rows expects (..., T, T), got shape {weights.shape}")
-    sums = weights.sum(axis=-1, keepdims=True)  # (..., T, 1)
-    out = np.divide(weights, sums, out=np.zeros_like(weights), where=sums > 0)  # (..., T, T)
-    return read_only(out.astype(np.float32))
+    """Each row of non-negative (..., T, T) maps divided by its sum, so value-weighted maps read as shares like α.
+
+    Rows that sum to 0 (a masked head) stay 0. float32, one new array (75 MB at T=512, no float64 copy).
+    """
+    out = np.array(weights, dtype=np.float32)  # (..., T, T) a writable copy
+    if out.ndim < 2:
+        raise ValueError(f"normalise_rows expects (..., T, T), got shape {out.shape}")
+    sums = out.sum(axis=-1, keepdims=True, dtype=np.float64).astype(np.float32)  # (..., T, 1)
+    empty = sums[..., 0] <= 0  # (..., T)
+    np.divide(out, sums, out=out, where=sums > 0)  # (..., T, T) in place
+    out[empty] = 0.0
+    return read_only(out)
 
 
 @dataclass(frozen=True)

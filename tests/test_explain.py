@@ -446,3 +446,12 @@ def test_results_are_frozen(encoder) -> None:
         result.cosine = 1.0  # type: ignore[misc]
     assert not result.movement.flags.writeable
     assert "streamlit" not in explain.__dict__
+
+
+def test_normalise_rows_gives_shares_and_keeps_empty_rows_zero() -> None:
+    """Rows sum to 1 after normalising; an all-zero row (a masked head) stays all zero, no NaN."""
+    maps = np.array([[[1.0, 3.0], [0.0, 0.0]]])  # (1, 2, 2): one row of norms, one empty row
+    out = explain.normalise_rows(maps)
+    np.testing.assert_allclose(out, [[[0.25, 0.75], [0.0, 0.0]]])
+    assert out.dtype == np.float32 and not out.flags.writeable
+    np.testing.assert_array_equal(maps, [[[1.0, 3.0], [0.0, 0.0]]])  # the input is untouched
