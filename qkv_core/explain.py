@@ -45,6 +45,7 @@ import pandas as pd
 import torch
 from scipy import stats
 
+from qkv_core.attention import merge_heads, split_heads
 from qkv_core.checks import is_real
 from qkv_core.encoder import SPECIAL_TOKENS, Encoder, Trace, pool, special_mask
 from qkv_core.numerics import cosine, entropy, read_only
@@ -355,10 +356,11 @@ def head_importance(encoder: Encoder, text: str) -> np.ndarray:
     text's first ``MAX_TOKENS_FOR_KNOCKOUT`` tokens (``capped`` says when that cut bites).
 
     Steps:
-        1) intact     one pass; keep the states x_l entering each layer and the embedding
-        2) knock out  for each layer l: H copies of x_l, copy h with head (l, h) masked
-                      (one batch, a (B, L, H) mask), run through layers l..L; the layers below
-                      l are the same as intact, so they are not run again
+        1) intact     one pass (a trace): the states x_l entering each layer, the merged heads C_l
+        2) knock out  for each layer l, H copies, copy h with head h's d_head columns of C_l zeroed
+                      (the same as masking its weights to 0), through W_o, the residual and the
+                      feed-forward; then, as one batch, through layers l+1..L. The layers below l
+                      and layer l's attention are the intact ones, so they are not run again
         3) compare    1 − cosine of each copy's embedding with the intact one
     """
     text = _check_text(text)
@@ -366,13 +368,15 @@ def head_importance(encoder: Encoder, text: str) -> np.ndarray:
     trace = encoder.trace(text, max_tokens=_limit(encoder, MAX_TOKENS_FOR_KNOCKOUT))  # 1)
     intact = _pooled(trace.hidden_states[-1][None])[0]  # (D,)
     out = np.empty((c.n_layers, c.n_heads))  # (L, H)
+    keep = torch.ones(c.n_heads, c.n_heads, 1, c.d_head)  # (copies, H, 1, d_head): copy h ...
+    keep[torch.arange(c.n_heads), torch.arange(c.n_heads)] = 0.0  # ... has head h's columns zeroed
     with torch.inference_mode():
         for layer in range(c.n_layers):  # 2)
-            mask = torch.ones(c.n_heads, c.n_layers, c.n_heads)  # (B=H, L, H), copy h ...
-            mask[torch.arange(c.n_heads), layer, torch.arange(c.n_heads)] = 0.0  # ... has head (layer, h) off
-            x = torch.from_numpy(np.array(trace.hidden_states[layer]))  # (T, D) states entering the layer
-            x = x.expand(c.n_heads, *x.shape).contiguous()  # (H, T, D)
-            states = encoder._run_batch(x, None, head_mask=mask, first_layer=layer)  # (H, T, D)
+            x = torch.tensor(trace.hidden_states[layer])  # (T, D) states entering the layer
+            heads = split_heads(torch.tensor(trace.contexts[layer]), c.n_heads)  # (T, D) -> (H, T, d_head)
+            context = merge_heads(heads * keep)  # (copies, H, T, d_head) -> (copies, T, D)
+            states = encoder._finish_layer(x, context, encoder.layer_weights(layer))  # (copies, T, D)
+            states = encoder._run_batch(states, None, first_layer=layer + 1)  # (copies, T, D)
             out[layer] = 1.0 - cosine(pool(states, _all_real(states)).numpy(), intact)  # 3) (H,)
     return read_only(out)
 
