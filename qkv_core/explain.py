@@ -43,7 +43,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 
 from qkv_core.attention import merge_heads, split_heads
 from qkv_core.checks import is_real
@@ -534,6 +533,8 @@ def spearman_scores(table: pd.DataFrame) -> pd.Series:
     the value NaN (placed last, no warning), when the table has fewer than 2 rows or either
     column is constant. Ties in the value keep ``EXPLANATIONS`` order.
     """
+    from scipy import stats  # here, not at import: scipy.stats costs the server ~44 MB and 400 modules
+
     if not isinstance(table, pd.DataFrame) or "leave_one_out" not in table.columns:
         raise ValueError("spearman_scores expects token_importance's table (with a leave_one_out column)")
     names = [name for name in EXPLANATIONS if name in table.columns]

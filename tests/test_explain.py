@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import unicodedata
 import warnings
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may come from a model hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -455,3 +456,16 @@ def test_normalise_rows_gives_shares_and_keeps_empty_rows_zero() -> None:
     np.testing.assert_allclose(out, [[[0.25, 0.75], [0.0, 0.0]]])
     assert out.dtype == np.float32 and not out.flags.writeable
     np.testing.assert_array_equal(maps, [[[1.0, 3.0], [0.0, 0.0]]])  # the input is untouched
+
+
+def test_importing_explain_leaves_scipy_stats_out() -> None:
+    """The heads view imports patterns, hence explain: scipy.stats (~44 MB) loads only when scores are asked for."""
+    import json
+    import subprocess
+    import sys
+
+    script = "import json, sys, qkv_core.patterns, qkv_core.explain; print(json.dumps('scipy.stats' in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[1],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) is False
