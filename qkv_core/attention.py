@@ -133,11 +133,14 @@ def _attend(
     causal: bool,
     key_mask: torch.Tensor | None,
     weights_out: torch.Tensor | None = None,
+    head_scale: torch.Tensor | None = None,
 ) -> AttentionResult:
     """``scaled_dot_product_attention`` on checked inputs; the encoder calls it once per layer.
 
     ``weights_out``, if given, is a preallocated (..., T_q, T_k) tensor that receives the
     weights (one layer's slice of an (L, H, T, T) buffer: no copy to gather layers).
+    ``head_scale``, if given, broadcasts to (..., H, 1, 1) and multiplies each head's weights
+    after the softmax (a head mask: 0 switches the head off); the weights returned are the ones used.
     """
     t_q, t_k = q.shape[-2], k.shape[-2]
     if scale is None:
@@ -166,6 +169,8 @@ def _attend(
         )
     else:
         weights = torch.softmax(scaled, dim=-1, out=weights_out)  # (..., T_q, T_k), written in place
+    if head_scale is not None:
+        weights.mul_(head_scale)  # (..., H, T_q, T_k) * (..., H, 1, 1): masked heads' rows sum to m_h
     # 5) mix values
     output = weights @ v  # (..., T_q, T_k) @ (..., T_k, d_v) -> (..., T_q, d_v)
     return AttentionResult(scores=scores, scaled=scaled, weights=weights, output=output)

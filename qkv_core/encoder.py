@@ -19,6 +19,10 @@ applied with ``F.linear``. The network is post-LayerNorm BERT:
     x_0 = LayerNorm(word[id] + position[t] + token_type[0])
     h   = LayerNorm(x + Attention(x) W_o^T + b_o)
     x'  = LayerNorm(h + GELU(h W_1^T + b_1) W_2^T + b_2)
+
+A *head mask* m (L, H), values in [0, 1], multiplies head h's weights in layer l by m[l, h]
+after the softmax, before they meet the values: m[l, h] = 0 removes that head's
+contribution through W_o (the same as zeroing head h's columns of W_o), 1 leaves it.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ __all__ = [
     "Trace",
     "default_model_path",
     "load_pretrained",
+    "pool",
     "special_mask",
 ]
 
@@ -412,6 +417,24 @@ def _new_float32(shape: tuple[int, ...]) -> torch.Tensor:
     return torch.from_numpy(np.frombuffer(block, dtype=np.float32).reshape(shape))  # memory lives with the array
 
 
+def _pad(id_rows: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token id rows of different lengths -> ids (B, T_max) padded with 0 ([PAD]) and real (B, T_max) bool."""
+    t_max = max((len(row) for row in id_rows), default=0)
+    ids = np.zeros((len(id_rows), t_max), dtype=np.int64)  # (B, T), 0 = [PAD]
+    is_real = np.zeros((len(id_rows), t_max), dtype=bool)  # (B, T) True = real token
+    for b, row in enumerate(id_rows):
+        ids[b, : len(row)] = row
+        is_real[b, : len(row)] = True
+    return torch.from_numpy(ids), torch.from_numpy(is_real)
+
+
+def pool(states: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Sentence embeddings as ``Encoder.embed`` makes them: mean of real-token states (B, T, D), L2-normalised -> (B, D)."""
+    mask = real.unsqueeze(-1).to(states.dtype)  # (B, T, 1)
+    pooled = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)  # (B, D)
+    return F.normalize(pooled, p=2, dim=-1)  # (B, D)
+
+
 def _stacked(parts: list[torch.Tensor]) -> np.ndarray:
     """Stack per-layer tensors along a new first axis as a read-only float32 array."""
     return read_only(torch.stack(parts).numpy())
@@ -543,6 +566,27 @@ class Encoder:
             raise ValueError(f"layer must be in 0..{self.config.n_layers - 1}, got {layer}")
         return self._layers[int(layer)]
 
+    def check_head_mask(self, head_mask: object) -> torch.Tensor | None:
+        """None, or ``head_mask`` as an (L, H) float32 tensor; ValueError naming the expected shape otherwise."""
+        if head_mask is None:
+            return None
+        shape = (self.config.n_layers, self.config.n_heads)
+        expected = f"head_mask must be None or an array of shape (L, H) = {shape} with values in [0, 1]"
+        if isinstance(head_mask, (str, bytes)):
+            raise ValueError(f"{expected}, got a {type(head_mask).__name__}")
+        try:
+            if isinstance(head_mask, torch.Tensor):
+                head_mask = head_mask.detach().cpu().numpy()
+            mask = np.array(head_mask, dtype=np.float64)  # (L, H), a copy: the caller's array is never kept
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ValueError(f"{expected}, got {type(head_mask).__name__} that is not numeric ({exc})") from exc
+        if mask.shape != shape:
+            raise ValueError(f"{expected}, got shape {mask.shape}")
+        if not np.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
+            bad = mask[~(np.isfinite(mask) & (mask >= 0) & (mask <= 1))][0]
+            raise ValueError(f"{expected}, got a value {bad!r}")
+        return torch.from_numpy(mask.astype(np.float32))  # (L, H)
+
     @property
     def embedding_weights(self) -> EmbeddingWeights:
         """The input embedding tables and their LayerNorm."""
@@ -596,12 +640,16 @@ class Encoder:
         causal: bool,
         key_mask: torch.Tensor | None,
         weights_out: torch.Tensor | None = None,
+        head_mask: torch.Tensor | None = None,
     ) -> _LayerPass:
         """One post-LayerNorm encoder block.
 
+        ``head_mask`` is this layer's slice of a head mask: (H,) for every text, or (B, H),
+        one row per text of a batch x (B, T, D).
+
         Steps:
             1) project    [Q K V] = x [W_q W_k W_v]^T + b, split into H heads
-            2) attend     O_h = softmax(scale * Q_h K_h^T + mask) V_h   (per head, batched)
+            2) attend     O_h = m_h softmax(scale * Q_h K_h^T + mask) V_h   (per head, batched; m_h = 1 unmasked)
             3) merge      C = [O_1 ... O_H]                               (..., T, D)
             4) residual   h = LayerNorm(x + C W_o^T + b_o)
             5) feed-fwd   out = LayerNorm(h + GELU(h W_1^T + b_1) W_2^T + b_2)
@@ -611,7 +659,10 @@ class Encoder:
         qkv = F.linear(x, w.w_qkv, w.b_qkv)  # (..., T, 3D)
         q, k, v = (split_heads(part, c.n_heads) for part in qkv.chunk(3, dim=-1))  # each (..., H, T, d_head)
         # 2) attend
-        attention = _attend(q, k, v, scale=scale, causal=causal, key_mask=key_mask, weights_out=weights_out)
+        head_scale = None if head_mask is None else head_mask[..., None, None]  # (..., H) -> (..., H, 1, 1)
+        attention = _attend(
+            q, k, v, scale=scale, causal=causal, key_mask=key_mask, weights_out=weights_out, head_scale=head_scale
+        )
         # 3) merge
         context = merge_heads(attention.output)  # (..., H, T, d_head) -> (..., T, D)
         # 4) residual + LayerNorm
@@ -625,7 +676,9 @@ class Encoder:
         )  # (..., T, D)
         return _LayerPass(q=q, k=k, v=v, attention=attention, context=context, hidden=out)
 
-    def trace(self, text: str, causal: bool = False, scale: float | None = None) -> Trace:
+    def trace(
+        self, text: str, causal: bool = False, scale: float | None = None, head_mask: object = None
+    ) -> Trace:
         """Run one text through the model and keep every layer's Q, K, V, weights and states.
 
         Steps:
@@ -636,6 +689,8 @@ class Encoder:
 
         ``scale=None`` is 1/sqrt(d_head), the model as trained; any other positive number
         (e.g. 1.0, no division by sqrt(d_head)) and ``causal=True`` are what-ifs.
+        ``head_mask`` (L, H) in [0, 1] scales each head's weights (0 = head off); the trace's
+        ``attentions`` hold the weights as used, masked.
         """
         if not isinstance(causal, (bool, np.bool_)):
             raise TypeError(f"causal must be a bool, got {type(causal).__name__}")
@@ -647,6 +702,7 @@ class Encoder:
             raise ValueError(f"scale must be a finite number > 0, got {scale!r}")
         scale = float(scale)
         causal = bool(causal)
+        mask = self.check_head_mask(head_mask)  # (L, H) or None
         # 1) tokenize
         tokenized = self.tokenize(text)
 
@@ -654,7 +710,7 @@ class Encoder:
             # 2) embed
             x = self._embed_ids(torch.from_numpy(tokenized.ids.copy()))  # (T, D)
             # 3) layers
-            stages = self._run_layers(x, scale=scale, causal=causal)
+            stages = self._run_layers(x, scale=scale, causal=causal, head_mask=mask)
             # 4) collect
             return Trace(
                 text=tokenized.text,
@@ -674,17 +730,23 @@ class Encoder:
                 hidden_states=_stacked(stages.hidden),  # (L+1, T, D)
             )
 
-    def _run_layers(self, x: torch.Tensor, *, scale: float, causal: bool) -> _Stages:
+    def _run_layers(
+        self, x: torch.Tensor, *, scale: float, causal: bool, head_mask: torch.Tensor | None = None
+    ) -> _Stages:
         """Every layer on one text's embeddings x (T, D), keeping what a trace holds (inside inference_mode).
 
         The (L, H, T, T) weights are the bulk of a trace (75 MB at T=512): they go to one buffer
         (``_new_float32``) and each layer's softmax writes straight into its slice, no stacking.
         Each layer's scores and scaled scores are dropped as soon as the layer is done.
+        ``head_mask`` is a checked (L, H) mask or None.
         """
         c, t = self.config, x.shape[0]
         stages = _Stages(attentions=_new_float32((c.n_layers, c.n_heads, t, t)), hidden=[x])  # (L, H, T, T)
         for layer, w in enumerate(self._layers):
-            step = self._layer(x, w, scale=scale, causal=causal, key_mask=None, weights_out=stages.attentions[layer])
+            step = self._layer(
+                x, w, scale=scale, causal=causal, key_mask=None, weights_out=stages.attentions[layer],
+                head_mask=None if head_mask is None else head_mask[layer],
+            )
             x = step.hidden  # (T, D)
             stages.hidden.append(x)
             stages.queries.append(step.q)
@@ -693,11 +755,12 @@ class Encoder:
             stages.contexts.append(step.context)
         return stages
 
-    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+    def embed(self, texts: list[str], batch_size: int = 32, head_mask: object = None) -> np.ndarray:
         """Sentence embeddings (n, D) float32: mean of real-token states, then L2-normalised.
 
         Each text is cut to ``embed_max_tokens`` tokens ([CLS] and [SEP] included), as
         sentence-transformers does; texts are run in length-sorted padded batches.
+        ``head_mask`` (L, H) in [0, 1], if given, applies to every text (0 = head off).
         """
         if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
             raise TypeError(f"texts must be a list of str, got {type(texts).__name__}")
@@ -706,6 +769,7 @@ class Encoder:
         for index, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"texts[{index}] must be a str, got {type(text).__name__}")
+        mask = self.check_head_mask(head_mask)  # (L, H) or None
         d_model = self.config.d_model
         out = np.zeros((len(texts), d_model), dtype=np.float32)  # (n, D)
         if not texts:
@@ -716,18 +780,31 @@ class Encoder:
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 rows = order[start : start + batch_size]
-                t_max = len(all_ids[rows[0]])
-                ids = np.zeros((len(rows), t_max), dtype=np.int64)  # (B, T), 0 = [PAD]
-                is_real = np.zeros((len(rows), t_max), dtype=bool)  # (B, T) True = real token
-                for b, i in enumerate(rows):
-                    ids[b, : len(all_ids[i])] = all_ids[i]
-                    is_real[b, : len(all_ids[i])] = True
-                real = torch.from_numpy(is_real)  # (B, T)
-                key_mask = real.unsqueeze(1)  # (B, 1, T) broadcasts over heads
-                x = self._embed_ids(torch.from_numpy(ids))  # (B, T, D)
-                for w in self._layers:
-                    x = self._layer(x, w, scale=None, causal=False, key_mask=key_mask).hidden  # (B, T, D)
-                mask = real.unsqueeze(-1).to(x.dtype)  # (B, T, 1)
-                pooled = (x * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)  # (B, D)
-                out[rows] = F.normalize(pooled, p=2, dim=-1).numpy()  # (B, D)
+                ids, real = _pad([all_ids[i] for i in rows])  # (B, T), (B, T)
+                states = self._run_batch(self._embed_ids(ids), real, head_mask=mask)  # (B, T, D)
+                out[rows] = pool(states, real).numpy()  # (B, D)
         return out
+
+    def _run_batch(
+        self,
+        x: torch.Tensor,
+        real: torch.Tensor,
+        *,
+        head_mask: torch.Tensor | None = None,
+        first_layer: int = 0,
+    ) -> torch.Tensor:
+        """Layers ``first_layer``..L-1 on a padded batch x (B, T, D) -> final states (B, T, D) (inside inference_mode).
+
+        ``real`` (B, T) bool marks real tokens (padding is hidden from every query).
+        ``head_mask`` is None, a checked (L, H) mask for every text, or (B, L, H), one mask
+        per text: what a batch of head knockouts needs (one pass, not one per head).
+        Starting at ``first_layer`` > 0 takes x as the states entering that layer.
+        """
+        key_mask = real.unsqueeze(1)  # (B, 1, T) broadcasts over heads
+        for layer in range(first_layer, self.config.n_layers):
+            m = None if head_mask is None else head_mask[..., layer, :]  # (H,) or (B, H)
+            x = self._layer(
+                x, self._layers[layer], scale=None, causal=False, key_mask=key_mask, head_mask=m
+            ).hidden  # (B, T, D)
+        return x
+

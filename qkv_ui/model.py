@@ -106,11 +106,22 @@ def _traces() -> TraceCache:
     return TraceCache()  # one per server; "Clear cache" empties it with the model
 
 
-def get_trace(encoder: Encoder, text: str, causal: bool = False, scale: float | None = None) -> Trace:
-    """A cached forward pass of ``text`` (read-only arrays; shared between sessions)."""
+def get_trace(
+    encoder: Encoder, text: str, causal: bool = False, scale: float | None = None, head_mask=None
+) -> Trace:
+    """A cached forward pass of ``text`` (read-only arrays; shared between sessions).
+
+    ``head_mask`` (L, H) in [0, 1] or None; the mask's float32 bytes are part of the cache key,
+    so a masked trace is never served for an unmasked request (nor for another mask).
+    """
     text = text[:MAX_TEXT_CHARS]
     path = str(encoder.path)
-    return _traces().get((path, text, causal, scale), lambda: _load(path).trace(text, causal=causal, scale=scale))
+    mask = encoder.check_head_mask(head_mask)  # (L, H) tensor or None; ValueError on a bad mask
+    mask_key = None if mask is None else mask.numpy().tobytes()
+    return _traces().get(
+        (path, text, causal, scale, mask_key),
+        lambda: _load(path).trace(text, causal=causal, scale=scale, head_mask=mask),
+    )
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

@@ -512,3 +512,106 @@ def test_config_validation() -> None:
     """BertConfig refuses a width that heads cannot share."""
     with pytest.raises(ValueError, match="not divisible"):
         BertConfig(n_layers=1, n_heads=5, d_model=384, d_head=76, d_ff=8, max_positions=8, vocab_size=8)
+
+
+# ---------------------------------------------------------------------------------------
+# Head masks
+# ---------------------------------------------------------------------------------------
+
+from .knockout_ref import hf_states, mask_with, scaled_heads  # noqa: E402
+
+MASK_CASES = [
+    pytest.param(DEFAULT_SENTENCE, [(0, 0)], 0.0, id="first-head-off"),  # one head in the first layer
+    pytest.param("Time flies like an arrow.", [(5, 11)], 0.0, id="last-head-off"),  # the very last head
+    pytest.param("Colorless green ideas sleep furiously.", [(2, 3), (2, 7), (4, 0)], 0.0, id="three-off"),
+    pytest.param(DEFAULT_SENTENCE, [(1, 5), (3, 2)], 0.5, id="two-halved"),  # a fraction, not only on/off
+]
+
+
+@pytest.mark.parametrize(("text", "off", "value"), MASK_CASES)
+def test_head_mask_matches_transformers_with_wo_columns_scaled(
+    encoder, hf_model, hf_tokenizer, text: str, off: list, value: float
+) -> None:
+    """Masked trace states and embeddings equal transformers with those heads' W_o columns scaled the same."""
+    mask = mask_with((6, 12), off, value)
+    with scaled_heads(hf_model, mask):
+        states, pooled = hf_states(hf_model, hf_tokenizer, [text, "A second, shorter text."], max_length=256)
+    trace = encoder.trace(text, head_mask=mask)
+    assert max_abs(trace.hidden_states[-1], states[0, : trace.T]) < TOL
+    ours = encoder.embed([text, "A second, shorter text."], head_mask=mask)
+    assert max_abs(ours, pooled) < TOL
+    intact = encoder.embed([text])[0]
+    assert float(np.abs(ours[0] - intact).max()) > 1e-4  # the knockout did change something
+
+
+def test_masked_trace_keeps_the_weights_as_used(encoder) -> None:
+    """A head switched off has all-zero weights in the trace; a halved head's rows sum to 0.5; others to 1."""
+    mask = mask_with((6, 12), [(2, 4)], 0.0)
+    mask[3, 1] = 0.5
+    trace = encoder.trace(DEFAULT_SENTENCE, head_mask=mask)
+    sums = trace.attentions.sum(axis=-1)  # (L, H, T)
+    np.testing.assert_allclose(sums, np.broadcast_to(mask[..., None], sums.shape), atol=1e-5)
+    intact = encoder.trace(DEFAULT_SENTENCE)
+    np.testing.assert_array_equal(trace.attentions[:2], intact.attentions[:2])  # layers below are untouched
+    np.testing.assert_allclose(trace.attentions[3, 1], 0.5 * encoder.trace(DEFAULT_SENTENCE, head_mask=mask_with(
+        (6, 12), [(2, 4)])).attentions[3, 1], atol=1e-6)
+
+
+def test_all_ones_mask_equals_unmasked(encoder) -> None:
+    """A mask of ones is the model itself: identical traces and embeddings."""
+    ones = np.ones((6, 12))
+    for field_name in ARRAY_FIELDS:
+        np.testing.assert_array_equal(
+            getattr(encoder.trace(DEFAULT_SENTENCE, head_mask=ones), field_name),
+            getattr(encoder.trace(DEFAULT_SENTENCE), field_name),
+        )
+    texts = [DEFAULT_SENTENCE, "short", ""]
+    np.testing.assert_array_equal(encoder.embed(texts, head_mask=ones), encoder.embed(texts))
+    np.testing.assert_array_equal(encoder.embed(texts, 2, ones), encoder.embed(texts, 2))  # positional args still work
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.ones((12, 6)),  # transposed
+        np.ones((6,)),  # one row only
+        np.ones((6, 12, 1)),  # an extra axis
+        [[1.0] * 12] * 5,  # a list one layer short
+        np.full((6, 12), 1.5),  # above 1
+        np.full((6, 12), -0.1),  # below 0
+        np.where(np.eye(6, 12) > 0, np.nan, 1.0),  # a NaN
+        "ones",  # not an array at all
+        [["a"] * 12] * 6,  # not numeric
+    ],
+)
+def test_bad_head_mask_is_a_value_error_naming_the_shape(encoder, bad) -> None:
+    """Wrong shapes and values outside [0, 1] are refused by trace and embed, the message naming (6, 12)."""
+    with pytest.raises(ValueError, match=r"\(6, 12\)"):
+        encoder.trace("hello", head_mask=bad)
+    with pytest.raises(ValueError, match=r"\(6, 12\)"):
+        encoder.embed(["hello"], head_mask=bad)
+
+
+def test_head_mask_follows_the_model_config(encoder, tiny_folder: Path) -> None:
+    """On the tiny 2-layer, 4-head BERT the mask is (2, 4); the bundled model's (6, 12) is refused."""
+    tiny = load_pretrained(tiny_folder)
+    mask = mask_with((2, 4), [(1, 2)])
+    trace = tiny.trace("a tiny test", head_mask=mask)
+    assert trace.attentions.shape[:2] == (2, 4)
+    assert float(np.abs(trace.attentions[1, 2]).max()) == 0.0
+    with pytest.raises(ValueError, match=r"\(2, 4\)"):
+        tiny.embed(["a tiny test"], head_mask=np.ones((6, 12)))
+
+
+def test_trace_cache_keeps_masked_and_unmasked_apart(encoder) -> None:
+    """The app's trace cache never serves a masked trace for an unmasked request, nor one mask's for another."""
+    from qkv_ui.model import get_trace
+
+    mask = mask_with((6, 12), [(0, 3)])
+    masked = get_trace(encoder, DEFAULT_SENTENCE, head_mask=mask)
+    plain = get_trace(encoder, DEFAULT_SENTENCE)
+    other = get_trace(encoder, DEFAULT_SENTENCE, head_mask=mask_with((6, 12), [(0, 4)]))
+    assert float(np.abs(masked.attentions[0, 3]).max()) == 0.0
+    assert float(plain.attentions[0, 3].sum()) == pytest.approx(plain.T, rel=1e-5)
+    assert float(other.attentions[0, 3].sum()) == pytest.approx(other.T, rel=1e-5)
+    assert get_trace(encoder, DEFAULT_SENTENCE, head_mask=mask.copy()) is masked  # same mask: cached
