@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from qkv_core import explain
@@ -21,6 +22,7 @@ from qkv_ui.stage import focus
 
 WEIGHTINGS = {"raw": "raw weights α", "norm": "value-weighted ‖α·f(x)‖"}
 WEIGHTING = urlstate.choice_param("weighting", "raw", list(WEIGHTINGS))  # also on the map view
+MAP_PIXELS = 300  # cells of one of two maps side by side
 LEAST = 10  # "the 10 least important heads together…" (fewer on a model with few heads)
 GRID_NONCE = "explain-grid-n"  # bumped after each click: a fresh grid, so the same head can be clicked again
 _PAIR = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})")
@@ -68,9 +70,7 @@ def mask_of(off: frozenset[tuple[int, int]], n_layers: int, n_heads: int) -> np.
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _value_weighted(path: str, text: str, causal: bool, scale: float | None, _encoder: Encoder,
                     _trace: Trace) -> np.ndarray:
-    out = shares(explain.value_weighted(_encoder, _trace))  # (L, H, T, T), rows sum to 1
-    out.flags.writeable = False  # shared between sessions
-    return out
+    return explain.normalise_rows(explain.value_weighted(_encoder, _trace))  # (L, H, T, T), rows sum to 1
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -79,24 +79,19 @@ def _head_importance(path: str, text: str, _encoder: Encoder) -> np.ndarray:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _token_importance(path: str, text: str, _encoder: Encoder):
-    return explain.token_importance(_encoder, text)
+def _token_importance(path: str, text: str, _encoder: Encoder) -> tuple[pd.DataFrame, pd.Series]:
+    table = explain.token_importance(_encoder, text)
+    return table, explain.spearman_scores(table)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _knockout(path: str, text: str, off: frozenset[tuple[int, int]], _encoder: Encoder):
-    return explain.knockout(_encoder, text, set(off))
+def _knockout(path: str, text: str, off: frozenset[tuple[int, int]], _encoder: Encoder) -> explain.Knockout:
+    return explain.knockout(_encoder, text, off)
 
 
 def value_weighted_trace(encoder: Encoder, trace: Trace) -> np.ndarray:
-    """The trace's value-weighted maps (L, H, T, T), each row scaled to sum 1 for display (cached)."""
+    """The trace's value-weighted maps (L, H, T, T), each row scaled to sum 1 for display (cached, read-only)."""
     return _value_weighted(str(encoder.path), trace.text, trace.causal, trace.scale, encoder, trace)
-
-
-def shares(norms: np.ndarray) -> np.ndarray:
-    """Rows of non-negative sizes as shares that sum to 1 (a row of zeros stays zeros)."""
-    total = norms.sum(axis=-1, keepdims=True)  # (..., T, 1)
-    return np.divide(norms, total, out=np.zeros_like(norms), where=total > 0)
 
 
 # ---- the view ----
@@ -122,10 +117,10 @@ def _shown_window(trace: Trace) -> tuple[int, int]:
 
 
 def _map(matrix: np.ndarray, labels: list[str], start: int, stop: int, title: str, value_title: str) -> dict:
-    n = stop - start
+    cell = max(4, min(24, MAP_PIXELS // (stop - start)))  # two maps side by side fit a 1280 px window
     return charts.heatmap(matrix[start:stop, start:stop], labels[start:stop], labels[start:stop],
                           row_title="query", col_title="key", value_title=value_title, domain=(0.0, 1.0),
-                          cell=26 if n <= 16 else 16 if n <= 40 else 8, show_numbers=False, title=title)
+                          cell=cell, show_numbers=False, title=title)
 
 
 def _raw_vs_norm(encoder: Encoder, trace: Trace, layer: int, head: int, labels: list[str]) -> None:
@@ -150,11 +145,11 @@ def _raw_vs_norm(encoder: Encoder, trace: Trace, layer: int, head: int, labels: 
     box.caption(_shift_sentence(shift, here, layer, head))
 
 
-def _shift_sentence(shift, here, layer: int, head: int) -> str:
+def _shift_sentence(shift: explain.SpecialShift, here: explain.SpecialShift, layer: int, head: int) -> str:
     """The measured shift, over every head and for this one."""
     return (f"On your text, value-weighting moves {shift.moved:.0%} of the weight that sat on [CLS]/[SEP] to other "
-            f"tokens (over all heads: {shift.raw:.0%} of the weight on the markers becomes {shift.norm:.0%}). "
-            f"In layer {layer + 1}, head {head + 1}: {here.raw:.0%} → {here.norm:.0%}. "
+            f"tokens (the markers' share over all heads: {shift.raw_share:.0%} raw, {shift.norm_share:.0%} "
+            f"value-weighted). In layer {layer + 1}, head {head + 1}: {here.raw_share:.0%} → {here.norm_share:.0%}. "
             "Move the head slider: heads that park on the markers lose most.")
 
 
@@ -208,22 +203,29 @@ def _knockout_lab(encoder: Encoder, trace: Trace) -> None:
     importance = _head_importance(path, text, encoder)  # (L, H)
     result = _knockout(path, text, off, encoder)
     box = focus("knockout")
-    left, right = box.columns([3, 2])
     key = f"knockout-grid-{st.session_state.get(GRID_NONCE, 0)}"
-    export.show_chart(charts.head_grid(importance, off), "qkv-explain-head-importance", container=left,
+    export.show_chart(charts.head_grid(importance, off), "qkv-explain-head-importance", container=box,
                       csv=export.CsvTable(importance, [f"layer {i + 1}" for i in range(cfg.n_layers)],
                                           [f"head {j + 1}" for j in range(cfg.n_heads)], "layer \\ head"),
                       key=key, on_select=lambda: _toggle_head(key), selection_mode="toggle", width="content")
-    right.metric("Sentence embedding: cosine to the intact model", f"{result.cosine:.4f}")
+    left, right = box.columns([1, 2], vertical_alignment="center")
+    left.metric("Embedding: cosine to intact", f"{result.cosine:.4f}")
     right.caption(_off_sentence(off, cfg.n_layers * cfg.n_heads))
     right.button("Reset: all heads on", key="explain-reset", on_click=_reset_heads, icon=":material/restart_alt:",
                  disabled=not off)
-    least = _least_sentence(encoder, trace, importance)
-    box.caption(least)
+    box.caption(_least_sentence(encoder, trace, importance))
+    if explain.capped(encoder, text):
+        st.caption(f"Head importance uses the first {explain.MAX_TOKENS_FOR_KNOCKOUT} word pieces of your text: it "
+                   f"runs {cfg.n_layers * cfg.n_heads} copies of it, and each costs more the longer it is.")
+    if result.truncated:
+        st.caption(f"The knockout compares the first {len(result.tokens)} word pieces, as the sentence embedding "
+                   "reads them.")
     if off:
         st.markdown("**How far each token's final vector moved** (1 − cosine to the intact model)")
-        export.show_chart(charts.token_bars(result.moved, trace.tokens, "1 − cosine"), "qkv-explain-token-moves",
-                          width="stretch", title="How far each token's final vector moved")
+        export.show_chart(charts.token_bars(result.movement, result.tokens, "1 − cosine"),
+                          "qkv-explain-token-moves", width="stretch", title="How far each token's final vector moved")
+        st.caption(f"Largest move: token {int(np.argmax(result.movement))} "
+                   f"({md(result.tokens[int(np.argmax(result.movement))])}), {float(np.max(result.movement)):.4f}.")
 
 
 def _off_sentence(off: frozenset[tuple[int, int]], n_total: int) -> str:
@@ -240,9 +242,9 @@ def _least_sentence(encoder: Encoder, trace: Trace, importance: np.ndarray) -> s
     least = frozenset((int(i) // importance.shape[1], int(i) % importance.shape[1]) for i in order)
     together = _knockout(str(encoder.path), trace.text, least, encoder)
     top = np.unravel_index(int(np.argmax(importance)), importance.shape)
-    return (f"The {n} least important heads together change the embedding by {1 - together.cosine:.4f} "
-            f"(cosine {together.cosine:.4f}); the most important head alone, layer {top[0] + 1} head {top[1] + 1}, "
-            f"by {importance[top]:.4f}. Switch those {n} off and see.")
+    return (f"The {n} least important heads ({dump_off(least).replace(',', ', ')}) together change the embedding by "
+            f"{together.change:.4f} (cosine {together.cosine:.4f}); the most important head alone, layer "
+            f"{top[0] + 1} head {top[1] + 1}, by {importance[top]:.4f}. Click those {n} off and see.")
 
 
 def _which_explanation(encoder: Encoder, trace: Trace) -> None:
@@ -251,21 +253,28 @@ def _which_explanation(encoder: Encoder, trace: Trace) -> None:
     st.caption("Jain & Wallace (2019) and Wiegreffe & Pinter (2019) argue over whether attention explains; "
                "here it is a measurement: delete one word piece at a time and see how far the sentence embedding "
                "moves (leave-one-out), then ask which attention-based score ranks the tokens the same way.")
-    found = _token_importance(str(encoder.path), trace.text, encoder)
-    table, ranking = found.table, found.spearman  # rows: word pieces; ranking: explanation -> Spearman, best first
+    table, ranking = _token_importance(str(encoder.path), trace.text, encoder)  # ranking: best first, NaN last
     box = focus("explanations")
-    if table.empty:
-        box.info("Type a sentence: there are no word pieces to compare.", icon=":material/edit:")
+    if len(table) < 2:
+        box.info("Type a sentence of at least two word pieces: one piece cannot be ranked.", icon=":material/edit:")
         return
-    names = list(ranking)
+    names = list(ranking.index)
+    label = lambda n: explain.EXPLANATION_LABELS.get(n, n)  # noqa: E731
+    rho = lambda n: "undefined" if np.isnan(ranking[n]) else f"{ranking[n]:+.2f}"  # noqa: E731
     rows = [table["leave_one_out"].to_numpy()] + [table[n].to_numpy() for n in names]
-    titles = ["leave-one-out (the yardstick)"] + [f"{n}: Spearman {ranking[n]:+.2f}" for n in names]
+    titles = ["leave-one-out: 1 − cosine when the piece is deleted (the yardstick)"] + [
+        f"{label(n)}: Spearman {rho(n)}" for n in names]
     export.show_chart(charts.explanation_bars(rows, titles, list(table["token"])), "qkv-explain-token-importance",
-                      container=box, width="stretch", title="Token importance: leave-one-out and each explanation")
+                      container=box, width="content", title="Token importance: leave-one-out and each explanation")
     best = names[0]
-    box.caption(f"On your text, {md(best)} agrees best with leave-one-out (Spearman {ranking[best]:+.2f}; "
-                + ", ".join(f"{md(n)} {ranking[n]:+.2f}" for n in names[1:]) + "). "
-                "Leave-one-out is itself only one definition of importance: deleting a piece also changes the "
-                "positions and the text the model sees.")
-    if found.note:
-        box.caption(found.note)
+    if np.isnan(ranking[best]):
+        box.caption("On this text no explanation can be ranked: leave-one-out (or every explanation) gives every "
+                    "piece the same score.")
+    else:
+        box.caption(f"On your text the best match for leave-one-out is {md(label(best))} (Spearman {rho(best)}); "
+                    f"the worst, {md(label(names[-1]))} ({rho(names[-1])}). Edit the sentence: the ranking can "
+                    "change. Leave-one-out is itself only one definition of importance: deleting a piece also "
+                    "shifts every later position and shows the model a text it never saw.")
+    if explain.capped(encoder, trace.text):
+        box.caption(f"Only the first {explain.MAX_TOKENS_FOR_KNOCKOUT} word pieces are compared: leave-one-out runs "
+                    "one copy of the text per piece.")

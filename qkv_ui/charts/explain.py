@@ -16,7 +16,7 @@ from .matrix import heatmap_chart, heatmap_params, matrix_table
 from .palette import BAR_OUTLINE, GREY, SEQUENTIAL
 from .template import compiled, filled, names, numbers
 
-GRID_CELL = 40  # px per head in the knockout grid: room for a three-digit number
+GRID_CELL = 34  # px per head in the knockout grid: room for "0.002"
 
 
 @compiled(maxsize=8)
@@ -28,9 +28,9 @@ def _head_grid_template(n_layers: int, n_heads: int, name: str) -> alt.TopLevelM
                          cell=GRID_CELL, label_angle=0, description="Head importance: how much switching off one "
                          "head alone changes the sentence embedding (layers down, heads across)")
     # One mark per head over the heatmap: see-through where the head is on, grey where it is off. It sits on
-    # top, so it takes the clicks (a mark drawn over the cells would otherwise swallow them).
+    # top, so it takes the clicks (a mark drawn over the cells would otherwise swallow them), and draws the axes.
     over = alt.Chart(alt.NamedData("grid")).mark_rect(fill=GREY, stroke=BAR_OUTLINE, cursor="pointer").encode(
-        x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None),
+        x=alt.X("col:O", title="head"), y=alt.Y("row:O", title="layer"),  # the heatmap's axes
         opacity=alt.condition("datum.off", alt.value(1.0), alt.value(0.0)),
         tooltip=[alt.Tooltip("layer:O"), alt.Tooltip("head:O"), alt.Tooltip("state:N", title="now"),
                  alt.Tooltip("value:Q", title="1 − cosine alone", format=".4f")],
@@ -80,19 +80,19 @@ def token_bars(values: np.ndarray, labels: Sequence[str], value_title: str, max_
     return filled(_token_bars_template(value_title, by_value), bars=bars)
 
 
-@compiled(maxsize=8)
-def _explanation_bars_template(n_rows: int) -> alt.TopLevelMixin:
+@compiled(maxsize=16)
+def _explanation_bars_template(n_rows: int, width: int) -> alt.TopLevelMixin:
     """Small multiples: one bar row per explanation (dataset ``bars``: rank, name, pos, label, value)."""
     return alt.Chart(alt.NamedData("bars")).mark_bar(stroke=BAR_OUTLINE, strokeWidth=0.5).encode(
         x=alt.X("pos:O", title=None, axis=alt.Axis(labelExpr="bar_labels[datum.value]", labelAngle=-60,
-                                                    labelLimit=100)),
+                                                    labelLimit=100, labelOverlap=False)),
         y=alt.Y("value:Q", title=None, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(tickCount=2, format=".0%")),
         color=alt.Color("value:Q", scale=alt.Scale(scheme=SEQUENTIAL, domain=[0, 1]), legend=None),
         tooltip=[alt.Tooltip("name:N", title="explanation"), alt.Tooltip("label:N", title="token"),
                  alt.Tooltip("value:Q", title="share of its largest", format=".2f")],
-    ).properties(width="container", height=60).facet(
+    ).properties(width=width, height=60).facet(
         row=alt.Row("rank:O", title=None, header=alt.Header(labelExpr="bar_names[datum.value]", labelAngle=0,
-                                                            labelAlign="left", labelOrient="top",
+                                                            labelAnchor="start", labelOrient="top",
                                                             labelFontWeight="bold")),
         spacing=6,
     ).add_params(alt.param(name="bar_labels", value=[]), alt.param(name="bar_names", value=[])).properties(
@@ -109,5 +109,6 @@ def explanation_bars(scores: Sequence[np.ndarray], row_names: Sequence[str], lab
     bars = pa.table({"rank": np.repeat(np.arange(len(rows)), n), "name": np.repeat(list(row_names), n),
                      "pos": np.tile(np.arange(n), len(rows)), "label": list(labels) * len(rows),
                      "value": numbers(np.concatenate(scaled) if scaled else np.zeros(0))})
-    return filled(_explanation_bars_template(len(rows)), {"bar_labels": [str(s) for s in labels],
+    width = int(min(880, max(320, 26 * n)))  # a facet cannot take the container's width
+    return filled(_explanation_bars_template(len(rows), width), {"bar_labels": [str(s) for s in labels],
                                                           "bar_names": [str(s) for s in row_names]}, bars=bars)
