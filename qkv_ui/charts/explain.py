@@ -32,6 +32,7 @@ def _head_grid_template(n_layers: int, n_heads: int, name: str) -> alt.TopLevelM
     over = alt.Chart(alt.NamedData("grid")).mark_rect(fill=GREY, stroke=BAR_OUTLINE, cursor="pointer").encode(
         x=alt.X("col:O", title="head"), y=alt.Y("row:O", title="layer"),  # the heatmap's axes
         opacity=alt.condition("datum.off", alt.value(1.0), alt.value(0.0)),
+        description=alt.Description("label:N"),  # what a screen reader says: "layer 6, head 12: on"
         tooltip=[alt.Tooltip("layer:O"), alt.Tooltip("head:O"), alt.Tooltip("state:N", title="now"),
                  alt.Tooltip("value:Q", title="1 − cosine alone", format=".4f")],
     ).add_params(alt.selection_point(name=name, fields=["row", "col"], on="click", clear=False))
@@ -48,7 +49,8 @@ def head_grid(importance: np.ndarray, off: Collection[tuple[int, int]], name: st
     cols = [str(j + 1) for j in range(n_heads)]
     row, col = np.divmod(np.arange(imp.size), n_heads)  # (L * H,) each, layer-major like imp.ravel()
     is_off = np.array([(int(r), int(c)) in off for r, c in zip(row, col)], dtype=bool)
-    grid = pa.table({"row": row, "col": col, "layer": row + 1, "head": col + 1, "off": is_off,
+    label = [f"layer {r + 1}, head {c + 1}: {'off' if o else 'on'}" for r, c, o in zip(row, col, is_off)]
+    grid = pa.table({"row": row, "col": col, "layer": row + 1, "head": col + 1, "off": is_off, "label": label,
                      "state": names(is_off.astype(np.int32), ["on", "off"]), "value": numbers(imp.ravel())})
     return filled(_head_grid_template(n_layers, n_heads, name), heatmap_params("cells", imp, rows, cols),
                   cells=matrix_table(imp, rows, cols), grid=grid)
