@@ -594,9 +594,18 @@ class Encoder:
 
     # -- tokenization ----------------------------------------------------------------
 
-    def tokenize(self, text: str) -> TokenizedText:
-        """Cut ``text`` into word pieces, truncated to the model's max positions."""
-        return self._tokenize(text, self.config.max_positions)
+    def tokenize(self, text: str, max_tokens: int | None = None) -> TokenizedText:
+        """Cut ``text`` into word pieces, truncated to ``max_tokens`` (default: the model's max positions)."""
+        return self._tokenize(text, self._check_max_tokens(max_tokens))
+
+    def _check_max_tokens(self, max_tokens: int | None) -> int:
+        """``max_tokens`` as an int in 2..max_positions ([CLS] and [SEP] included); None is max_positions."""
+        top = self.config.max_positions
+        if max_tokens is None:
+            return top
+        if not is_int(max_tokens) or not 2 <= max_tokens <= top:
+            raise ValueError(f"max_tokens must be an int in 2..{top} or None, got {max_tokens!r}")
+        return int(max_tokens)
 
     def _tokenize(self, text: str, max_tokens: int) -> TokenizedText:
         """Word pieces of ``text`` with [CLS]/[SEP], keeping the first ``max_tokens - 2`` pieces.
@@ -677,7 +686,13 @@ class Encoder:
         return _LayerPass(q=q, k=k, v=v, attention=attention, context=context, hidden=out)
 
     def trace(
-        self, text: str, causal: bool = False, scale: float | None = None, head_mask: object = None
+        self,
+        text: str,
+        causal: bool = False,
+        scale: float | None = None,
+        head_mask: object = None,
+        *,
+        max_tokens: int | None = None,
     ) -> Trace:
         """Run one text through the model and keep every layer's Q, K, V, weights and states.
 
@@ -690,7 +705,8 @@ class Encoder:
         ``scale=None`` is 1/sqrt(d_head), the model as trained; any other positive number
         (e.g. 1.0, no division by sqrt(d_head)) and ``causal=True`` are what-ifs.
         ``head_mask`` (L, H) in [0, 1] scales each head's weights (0 = head off); the trace's
-        ``attentions`` hold the weights as used, masked.
+        ``attentions`` hold the weights as used, masked. ``max_tokens`` cuts the text shorter
+        than the model's max positions (``qkv_core.explain`` caps its batched knockouts so).
         """
         if not isinstance(causal, (bool, np.bool_)):
             raise TypeError(f"causal must be a bool, got {type(causal).__name__}")
@@ -704,7 +720,7 @@ class Encoder:
         causal = bool(causal)
         mask = self.check_head_mask(head_mask)  # (L, H) or None
         # 1) tokenize
-        tokenized = self.tokenize(text)
+        tokenized = self.tokenize(text, max_tokens)
 
         with torch.inference_mode():
             # 2) embed
@@ -788,19 +804,19 @@ class Encoder:
     def _run_batch(
         self,
         x: torch.Tensor,
-        real: torch.Tensor,
+        real: torch.Tensor | None,
         *,
         head_mask: torch.Tensor | None = None,
         first_layer: int = 0,
     ) -> torch.Tensor:
         """Layers ``first_layer``..L-1 on a padded batch x (B, T, D) -> final states (B, T, D) (inside inference_mode).
 
-        ``real`` (B, T) bool marks real tokens (padding is hidden from every query).
+        ``real`` (B, T) bool marks real tokens (padding is hidden from every query); None: no padding.
         ``head_mask`` is None, a checked (L, H) mask for every text, or (B, L, H), one mask
         per text: what a batch of head knockouts needs (one pass, not one per head).
         Starting at ``first_layer`` > 0 takes x as the states entering that layer.
         """
-        key_mask = real.unsqueeze(1)  # (B, 1, T) broadcasts over heads
+        key_mask = None if real is None else real.unsqueeze(1)  # (B, 1, T) broadcasts over heads
         for layer in range(first_layer, self.config.n_layers):
             m = None if head_mask is None else head_mask[..., layer, :]  # (H,) or (B, H)
             x = self._layer(
