@@ -203,16 +203,16 @@ def _knockout_lab(encoder: Encoder, trace: Trace) -> None:
     importance = _head_importance(path, text, encoder)  # (L, H)
     result = _knockout(path, text, off, encoder)
     box = focus("knockout")
-    left, right = box.columns([1, 2], vertical_alignment="center")
-    left.metric("Embedding: cosine to intact", f"{result.cosine:.4f}")
-    right.caption(_off_sentence(off, cfg.n_layers * cfg.n_heads))
-    right.button("Reset: all heads on", key="explain-reset", on_click=_reset_heads, icon=":material/restart_alt:",
-                 disabled=not off)
+    grid, side = box.columns([5, 2], vertical_alignment="center")
     key = f"knockout-grid-{st.session_state.get(GRID_NONCE, 0)}"
-    export.show_chart(charts.head_grid(importance, off), "qkv-explain-head-importance", container=box,
+    export.show_chart(charts.head_grid(importance, off), "qkv-explain-head-importance", container=grid,
                       csv=export.CsvTable(importance, [f"layer {i + 1}" for i in range(cfg.n_layers)],
                                           [f"head {j + 1}" for j in range(cfg.n_heads)], "layer \\ head"),
                       key=key, on_select=lambda: _toggle_head(key), selection_mode="toggle", width="content")
+    side.metric("Embedding: cosine to intact", f"{result.cosine:.4f}")
+    side.caption(_off_sentence(off, cfg.n_layers * cfg.n_heads))
+    side.button("Reset: all heads on", key="explain-reset", on_click=_reset_heads, icon=":material/restart_alt:",
+                disabled=not off)
     st.caption(_least_sentence(encoder, trace, importance))
     if explain.capped(encoder, text):
         st.caption(f"Head importance uses the first {explain.MAX_TOKENS_FOR_KNOCKOUT} word pieces of your text: it "

@@ -16,7 +16,7 @@ from .matrix import heatmap_chart, heatmap_params, matrix_table
 from .palette import BAR_OUTLINE, GREY, SEQUENTIAL
 from .template import compiled, filled, names, numbers
 
-GRID_CELL = 34  # px per head in the knockout grid: room for "0.002"
+GRID_CELL = 32  # px per head in the knockout grid: room for "0.002"
 
 
 @compiled(maxsize=8)
@@ -36,7 +36,8 @@ def _head_grid_template(n_layers: int, n_heads: int, name: str) -> alt.TopLevelM
         tooltip=[alt.Tooltip("layer:O"), alt.Tooltip("head:O"), alt.Tooltip("state:N", title="now"),
                  alt.Tooltip("value:Q", title="1 − cosine alone", format=".4f")],
     ).add_params(alt.selection_point(name=name, fields=["row", "col"], on="click", clear=False))
-    return alt.layer(base, over)
+    size = {k: base.to_dict(validate=False)[k] for k in ("width", "height")}  # at the top: a projector caps it
+    return alt.layer(base, over).properties(**size)
 
 
 def head_grid(importance: np.ndarray, off: Collection[tuple[int, int]], name: str = "toggle") -> dict:
