@@ -22,7 +22,7 @@ from qkv_ui.stage import focus
 
 WEIGHTINGS = {"raw": "raw weights α", "norm": "value-weighted ‖α·f(x)‖"}
 WEIGHTING = urlstate.choice_param("weighting", "raw", list(WEIGHTINGS))  # also on the map view
-MAP_PIXELS = 300  # cells of one of two maps side by side
+MAP_PIXELS = 240  # cells of one of two maps side by side: with axes and legend, half a 1280 px page
 LEAST = 10  # "the 10 least important heads together…" (fewer on a model with few heads)
 GRID_NONCE = "explain-grid-n"  # bumped after each click: a fresh grid, so the same head can be clicked again
 _PAIR = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})")
@@ -117,7 +117,7 @@ def _shown_window(trace: Trace) -> tuple[int, int]:
 
 
 def _map(matrix: np.ndarray, labels: list[str], start: int, stop: int, title: str, value_title: str) -> dict:
-    cell = max(4, min(24, MAP_PIXELS // (stop - start)))  # two maps side by side fit a 1280 px window
+    cell = max(2, min(24, MAP_PIXELS // (stop - start)))  # two maps side by side fit a 1280 px window
     return charts.heatmap(matrix[start:stop, start:stop], labels[start:stop], labels[start:stop],
                           row_title="query", col_title="key", value_title=value_title, domain=(0.0, 1.0),
                           cell=cell, show_numbers=False, title=title)

@@ -16,6 +16,7 @@ from .matrix import heatmap_chart, heatmap_params, matrix_table
 from .palette import BAR_OUTLINE, GREY, SEQUENTIAL
 from .template import compiled, filled, names, numbers
 
+MAX_BARS_WIDTH = 660  # px of the explanation rows' plot: with the axis, inside a 1280 px page
 GRID_CELL = 32  # px per head in the knockout grid: room for "0.002"
 
 
@@ -84,11 +85,11 @@ def token_bars(values: np.ndarray, labels: Sequence[str], value_title: str, max_
 
 
 @compiled(maxsize=16)
-def _explanation_bars_template(n_rows: int, width: int) -> alt.TopLevelMixin:
+def _explanation_bars_template(n_rows: int, width: int, thin_labels: bool) -> alt.TopLevelMixin:
     """Small multiples: one bar row per explanation (dataset ``bars``: rank, name, pos, label, value)."""
     return alt.Chart(alt.NamedData("bars")).mark_bar(stroke=BAR_OUTLINE, strokeWidth=0.5).encode(
         x=alt.X("pos:O", title=None, axis=alt.Axis(labelExpr="bar_labels[datum.value]", labelAngle=-60,
-                                                    labelLimit=100, labelOverlap=False)),
+                                                    labelLimit=100, labelOverlap=thin_labels)),
         y=alt.Y("value:Q", title=None, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(tickCount=2, format=".0%")),
         color=alt.Color("value:Q", scale=alt.Scale(scheme=SEQUENTIAL, domain=[0, 1]), legend=None),
         tooltip=[alt.Tooltip("name:N", title="explanation"), alt.Tooltip("label:N", title="token"),
@@ -112,6 +113,6 @@ def explanation_bars(scores: Sequence[np.ndarray], row_names: Sequence[str], lab
     bars = pa.table({"rank": np.repeat(np.arange(len(rows)), n), "name": np.repeat(list(row_names), n),
                      "pos": np.tile(np.arange(n), len(rows)), "label": list(labels) * len(rows),
                      "value": numbers(np.concatenate(scaled) if scaled else np.zeros(0))})
-    width = int(min(880, max(320, 26 * n)))  # a facet cannot take the container's width
-    return filled(_explanation_bars_template(len(rows), width), {"bar_labels": [str(s) for s in labels],
+    width = int(min(MAX_BARS_WIDTH, max(320, 26 * n)))  # a facet cannot take the container's width
+    return filled(_explanation_bars_template(len(rows), width, 14 * n > width), {"bar_labels": [str(s) for s in labels],
                                                           "bar_names": [str(s) for s in row_names]}, bars=bars)
