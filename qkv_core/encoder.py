@@ -674,16 +674,27 @@ class Encoder:
         )
         # 3) merge
         context = merge_heads(attention.output)  # (..., H, T, d_head) -> (..., T, D)
+        # 4), 5)
+        out = self._finish_layer(x, context, w)  # (..., T, D)
+        return _LayerPass(q=q, k=k, v=v, attention=attention, context=context, hidden=out)
+
+    def _finish_layer(self, x: torch.Tensor, context: torch.Tensor, w: LayerWeights) -> torch.Tensor:
+        """Steps 4) and 5) of ``_layer``: the merged heads C (..., T, D) through W_o, the residual and the feed-forward.
+
+        Steps:
+            4) residual   h = LayerNorm(x + C W_o^T + b_o)
+            5) feed-fwd   out = LayerNorm(h + GELU(h W_1^T + b_1) W_2^T + b_2)
+        """
+        c = self.config
         # 4) residual + LayerNorm
         h = F.layer_norm(
             x + F.linear(context, w.w_o, w.b_o), (c.d_model,), w.ln_attn_w, w.ln_attn_b, c.layer_norm_eps
         )  # (..., T, D)
         # 5) feed-forward + residual + LayerNorm
         ff = F.gelu(F.linear(h, w.w_ff_in, w.b_ff_in))  # (..., T, d_ff)
-        out = F.layer_norm(
+        return F.layer_norm(
             h + F.linear(ff, w.w_ff_out, w.b_ff_out), (c.d_model,), w.ln_ff_w, w.ln_ff_b, c.layer_norm_eps
         )  # (..., T, D)
-        return _LayerPass(q=q, k=k, v=v, attention=attention, context=context, hidden=out)
 
     def trace(
         self,

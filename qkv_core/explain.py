@@ -26,8 +26,10 @@ The findings these functions measure on the reader's own text:
   question (``token_importance``, ``spearman_scores``).
 
 Knockouts and deletions run many copies of the text in batches, each copy with its own head
-mask (``Encoder._run_batch``), never one forward pass per head. Their cost grows with T² per
-copy and with the number of copies, so they cap the text at ``MAX_TOKENS_FOR_KNOCKOUT`` pieces.
+mask (``Encoder._run_batch``), never one forward pass per head. Their cost grows with the
+number of copies times T (and T² inside attention), so they cap the text:
+``head_importance`` at ``MAX_TOKENS_FOR_KNOCKOUT`` tokens, ``token_importance`` at
+``MAX_TOKENS_FOR_LEAVE_ONE_OUT``; ``capped`` says when a text is cut.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import pandas as pd
 import torch
 from scipy import stats
 
+from qkv_core.attention import merge_heads, split_heads
 from qkv_core.checks import is_real
 from qkv_core.encoder import SPECIAL_TOKENS, Encoder, Trace, pool, special_mask
 from qkv_core.numerics import cosine, entropy, read_only
@@ -52,6 +55,7 @@ __all__ = [
     "EXPLANATION_LABELS",
     "HEAD_STAT_COLUMNS",
     "MAX_TOKENS_FOR_KNOCKOUT",
+    "MAX_TOKENS_FOR_LEAVE_ONE_OUT",
     "Knockout",
     "SpecialShift",
     "capped",
@@ -62,18 +66,21 @@ __all__ = [
     "knockout",
     "normalise_rows",
     "rollout",
-    "special_shift",
     "spearman_scores",
+    "special_shift",
     "token_importance",
     "value_norms",
     "value_weighted",
 ]
 
-# head_importance runs L·H copies of the text and token_importance T - 2 copies of T - 1 tokens,
-# each copy costing ~T² per layer: at 128 pieces that is ~1-2 s on 2 shared cores, at 512 it
-# would be ~30× more. Past this many tokens ([CLS] and [SEP] included) both use the text's first
-# pieces only; ``capped`` says when, so the page can say so.
+# Limits in tokens, [CLS] and [SEP] included; past them the text's first pieces are used and
+# ``capped`` says so, so the page can. Costs on one core of a 2-core AMD EPYC (CPU time, 1 torch thread):
+# head_importance runs ~L·(L+1)/2·H = 252 layer passes of one copy of the text (the layers below a
+# knocked-out head are shared): ~0.45 s at 32 tokens, ~2.3 s at 128, and ~5 s+ at 256.
 MAX_TOKENS_FOR_KNOCKOUT = 128
+# token_importance runs T - 2 copies of T - 1 tokens through all L layers, work growing as T²
+# (T³ inside attention): ~0.37 s at 32 tokens, ~1.3 s at 64, ~5.5 s at 128.
+MAX_TOKENS_FOR_LEAVE_ONE_OUT = 64
 _BATCH_FLOATS = 2**23  # copies per batch keep B·H·T² ≤ 8 M floats (32 MB per attention buffer)
 
 HEAD_STAT_COLUMNS = ("cls", "sep", "punct", "prev", "next", "self", "entropy")
@@ -120,14 +127,18 @@ def _check_text(text: object) -> str:
     return text
 
 
-def capped(encoder: Encoder, text: str) -> bool:
-    """True when ``head_importance`` and ``token_importance`` use only the first pieces of ``text``."""
-    return encoder.tokenize(_check_text(text)).n_tokens_full > MAX_TOKENS_FOR_KNOCKOUT
+def capped(encoder: Encoder, text: str, limit: int = MAX_TOKENS_FOR_KNOCKOUT) -> bool:
+    """True when a measure capped at ``limit`` tokens uses only the first pieces of ``text``.
+
+    ``limit`` is ``MAX_TOKENS_FOR_KNOCKOUT`` for ``head_importance`` (the default),
+    ``MAX_TOKENS_FOR_LEAVE_ONE_OUT`` for ``token_importance``.
+    """
+    return encoder.tokenize(_check_text(text)).n_tokens_full > _limit(encoder, limit)
 
 
-def _knockout_limit(encoder: Encoder) -> int:
-    """Tokens kept for the batched knockouts: the cap, or the embedding's own limit if that is shorter."""
-    return min(MAX_TOKENS_FOR_KNOCKOUT, encoder.embed_max_tokens, encoder.config.max_positions)
+def _limit(encoder: Encoder, cap: int) -> int:
+    """Tokens kept: the cap, or the embedding's own limit (or the model's) if shorter."""
+    return max(2, min(cap, encoder.embed_max_tokens, encoder.config.max_positions))
 
 
 # ---------------------------------------------------------------------------------------
@@ -170,13 +181,18 @@ def value_weighted(encoder: Encoder, trace: Trace) -> np.ndarray:
 
 
 def normalise_rows(weights: np.ndarray) -> np.ndarray:
-    """Each row of (..., T, T) divided by its sum, so value-weighted maps read as shares like α; all-zero rows stay 0."""
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.ndim < 2:
-        raise ValueError(f"normalise_rows expects (..., T, T), got shape {weights.shape}")
-    sums = weights.sum(axis=-1, keepdims=True)  # (..., T, 1)
-    out = np.divide(weights, sums, out=np.zeros_like(weights), where=sums > 0)  # (..., T, T)
-    return read_only(out.astype(np.float32))
+    """Each row of non-negative (..., T, T) maps divided by its sum, so value-weighted maps read as shares like α.
+
+    Rows that sum to 0 (a masked head) stay 0. float32, one new array (75 MB at T=512, no float64 copy).
+    """
+    out = np.array(weights, dtype=np.float32)  # (..., T, T) a writable copy
+    if out.ndim < 2:
+        raise ValueError(f"normalise_rows expects (..., T, T), got shape {out.shape}")
+    sums = out.sum(axis=-1, keepdims=True, dtype=np.float64).astype(np.float32)  # (..., T, 1)
+    empty = sums[..., 0] <= 0  # (..., T)
+    np.divide(out, sums, out=out, where=sums > 0)  # (..., T, T) in place
+    out[empty] = 0.0
+    return read_only(out)
 
 
 @dataclass(frozen=True)
@@ -340,24 +356,27 @@ def head_importance(encoder: Encoder, text: str) -> np.ndarray:
     text's first ``MAX_TOKENS_FOR_KNOCKOUT`` tokens (``capped`` says when that cut bites).
 
     Steps:
-        1) intact     one pass; keep the states x_l entering each layer and the embedding
-        2) knock out  for each layer l: H copies of x_l, copy h with head (l, h) masked
-                      (one batch, a (B, L, H) mask), run through layers l..L; the layers below
-                      l are the same as intact, so they are not run again
+        1) intact     one pass (a trace): the states x_l entering each layer, the merged heads C_l
+        2) knock out  for each layer l, H copies, copy h with head h's d_head columns of C_l zeroed
+                      (the same as masking its weights to 0), through W_o, the residual and the
+                      feed-forward; then, as one batch, through layers l+1..L. The layers below l
+                      and layer l's attention are the intact ones, so they are not run again
         3) compare    1 − cosine of each copy's embedding with the intact one
     """
     text = _check_text(text)
     c = encoder.config
-    trace = encoder.trace(text, max_tokens=_knockout_limit(encoder))  # 1)
+    trace = encoder.trace(text, max_tokens=_limit(encoder, MAX_TOKENS_FOR_KNOCKOUT))  # 1)
     intact = _pooled(trace.hidden_states[-1][None])[0]  # (D,)
     out = np.empty((c.n_layers, c.n_heads))  # (L, H)
+    keep = torch.ones(c.n_heads, c.n_heads, 1, c.d_head)  # (copies, H, 1, d_head): copy h ...
+    keep[torch.arange(c.n_heads), torch.arange(c.n_heads)] = 0.0  # ... has head h's columns zeroed
     with torch.inference_mode():
         for layer in range(c.n_layers):  # 2)
-            mask = torch.ones(c.n_heads, c.n_layers, c.n_heads)  # (B=H, L, H), copy h ...
-            mask[torch.arange(c.n_heads), layer, torch.arange(c.n_heads)] = 0.0  # ... has head (layer, h) off
-            x = torch.from_numpy(np.array(trace.hidden_states[layer]))  # (T, D) states entering the layer
-            x = x.expand(c.n_heads, *x.shape).contiguous()  # (H, T, D)
-            states = encoder._run_batch(x, None, head_mask=mask, first_layer=layer)  # (H, T, D)
+            x = torch.tensor(trace.hidden_states[layer])  # (T, D) states entering the layer
+            heads = split_heads(torch.tensor(trace.contexts[layer]), c.n_heads)  # (T, D) -> (H, T, d_head)
+            context = merge_heads(heads * keep)  # (copies, H, T, d_head) -> (copies, T, D)
+            states = encoder._finish_layer(x, context, encoder.layer_weights(layer))  # (copies, T, D)
+            states = encoder._run_batch(states, None, first_layer=layer + 1)  # (copies, T, D)
             out[layer] = 1.0 - cosine(pool(states, _all_real(states)).numpy(), intact)  # 3) (H,)
     return read_only(out)
 
@@ -466,7 +485,8 @@ def _leave_one_out(encoder: Encoder, ids: np.ndarray, intact: np.ndarray) -> np.
 def token_importance(encoder: Encoder, text: str) -> pd.DataFrame:
     """One row per word piece except [CLS]/[SEP], in order: leave-one-out and each attention-based explanation.
 
-    The text is cut to ``MAX_TOKENS_FOR_KNOCKOUT`` tokens first (``capped`` says when).
+    The text is cut to ``MAX_TOKENS_FOR_LEAVE_ONE_OUT`` tokens first (``capped(encoder, text,
+    MAX_TOKENS_FOR_LEAVE_ONE_OUT)`` says when).
     Columns:
 
         token                the word piece
@@ -485,7 +505,7 @@ def token_importance(encoder: Encoder, text: str) -> pd.DataFrame:
     An empty text gives an empty table with these columns.
     """
     text = _check_text(text)
-    trace = encoder.trace(text, max_tokens=_knockout_limit(encoder))
+    trace = encoder.trace(text, max_tokens=_limit(encoder, MAX_TOKENS_FOR_LEAVE_ONE_OUT))
     t = trace.T
     intact = _pooled(trace.hidden_states[-1][None])[0]  # (D,)
     last = trace.attentions[-1].astype(np.float64)  # (H, T, T)

@@ -10,10 +10,11 @@ Letter legend used in shape comments:
     n        query rows a head pattern is measured on (the non-special tokens)
     ...      any leading dimensions, e.g. (H,)
 
-A head pattern is computed from the weights on the viewer's own text: the share of
-attention on the previous / next token, itself, [CLS], [SEP] or the same word elsewhere,
-and the mean row entropy (``qkv_core.numerics.entropy``). A head whose weight mostly sits
-on [CLS] / [SEP] is *parked* (kind "cls" or "sep"): a resting place, not a habit.
+A head pattern is computed from the weights on the viewer's own text, with the measured
+shares of ``qkv_core.explain.head_stats_of`` (Clark et al. 2019): the mean over every query
+row of the weight on the previous / next token, itself, [CLS] (first position), [SEP] (last
+position), punctuation, plus the same word elsewhere, and the mean row entropy. A head whose
+weight mostly sits on [CLS] / [SEP] is *parked* (kind "cls" or "sep"): a resting place, not a habit.
 A layer's *variety* is how much its heads' maps differ from each other on the text,
 weight on [CLS] / [SEP] left out, so that parked heads count as alike.
 """
@@ -31,7 +32,8 @@ import torch.nn.functional as F
 from qkv_core.attention import merge_heads
 from qkv_core.checks import check_index, check_maps, is_int
 from qkv_core.encoder import Encoder, Trace, special_mask
-from qkv_core.numerics import entropy, read_only
+from qkv_core.explain import head_stats_of
+from qkv_core.numerics import read_only
 from qkv_core.steps import hide_special_columns
 
 __all__ = [
@@ -47,19 +49,21 @@ __all__ = [
     "survey_layer",
 ]
 
-PATTERN_KINDS = ("previous", "next", "self", "cls", "sep", "same_word", "broad", "mixed")
+PATTERN_KINDS = ("previous", "next", "self", "cls", "sep", "punct", "same_word", "broad", "mixed")
 SHARE_THRESHOLD = 0.4  # a single pattern names the head when it holds at least this share
 BROAD_THRESHOLD = 0.8  # otherwise "broad" when mean entropy is at least this fraction of log(T)
 PARKED_THRESHOLD = 0.5  # [CLS] + [SEP] together holding at least this share (and more than any habit): parked
 PARKED_KINDS = ("cls", "sep")  # the kinds of a parked head
 
-_SHARE_KINDS = ("previous", "next", "self", "cls", "sep", "same_word")  # ties: the earlier one wins
+_SHARE_KINDS = ("previous", "next", "self", "cls", "sep", "punct", "same_word")  # ties: the earlier one wins
+_STAT_COLUMNS = {"previous": "prev", "next": "next", "self": "self", "cls": "cls", "sep": "sep", "punct": "punct"}
 _SHARE_LABELS = {
     "previous": "the previous token",
     "next": "the next token",
     "self": "itself",
     "cls": "[CLS]",
     "sep": "[SEP]",
+    "punct": "punctuation",
     "same_word": "the same word elsewhere",
 }
 
@@ -89,52 +93,25 @@ class HeadPattern:
 def _pattern_stats(
     weights: np.ndarray, tokens: Sequence[str], word_ids: Sequence[int | None] | None
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Mean shares per pattern kind and mean row entropy for (..., T, T) maps, over non-special query rows.
+    """Mean shares per pattern kind and mean row entropy for (H, T, T) maps, over every query row.
 
-    Returns ({kind: (...)}, entropy (...)); shares are means over the query rows of the
-    weight each row puts on position i-1, i+1, i, [CLS], [SEP] or the same word elsewhere.
+    Returns ({kind: (H,)}, entropy (H,)). previous, next, self, cls, sep, punct and the entropy
+    are ``head_stats_of``'s columns prev, next, self, cls, sep, punct, entropy; same_word is the
+    mean over rows of the weight on other positions of the same token or word (specials never count).
     """
     t = weights.shape[-1]
+    table = head_stats_of(weights[None], tokens)  # one "layer" of H heads
+    shares = {kind: table[column].to_numpy() for kind, column in _STAT_COLUMNS.items()}  # {kind: (H,)}
     special = special_mask(tokens)  # (T,)
-    rows = np.flatnonzero(~special) if (~special).any() else np.arange(t)  # (n,) query rows used
-    n = len(rows)
-    lead = weights.shape[:-2]
-
-    def diagonal_share(offset: int) -> np.ndarray:
-        """Mean over rows of w[i, i + offset]; rows without that neighbour give 0."""
-        ii = rows[(rows + offset >= 0) & (rows + offset < t)]  # (m,)
-        return weights[..., ii, ii + offset].sum(axis=-1, dtype=np.float64) / n  # (...,)
-
-    def column_share(name: str) -> np.ndarray:
-        """Mean over rows of the weight on every column holding token ``name``."""
-        cols = np.flatnonzero([tok == name for tok in tokens])  # (c,)
-        if len(cols) == 0:
-            return np.zeros(lead)
-        block = weights[..., rows[:, None], cols[None, :]]  # (..., n, c)
-        return block.sum(axis=(-1, -2), dtype=np.float64) / n  # (...,)
-
-    # same word elsewhere: equal token strings, or pieces of one word (same word_id); never specials
     _, codes = np.unique(np.array(tokens, dtype=str), return_inverse=True)  # (T,)
     same = codes[:, None] == codes[None, :]  # (T, T)
     if word_ids is not None:
         wid = np.array([-1 if w is None else w for w in word_ids], dtype=np.int64)  # (T,)
         same |= (wid[:, None] == wid[None, :]) & (wid[:, None] >= 0)  # (T, T)
     same &= ~np.eye(t, dtype=bool) & ~special[None, :] & ~special[:, None]  # (T, T)
-    row_used = np.zeros(t, dtype=bool)
-    row_used[rows] = True
-    ii, jj = np.nonzero(same & row_used[:, None])  # (P,), (P,)
-    same_word = weights[..., ii, jj].sum(axis=-1, dtype=np.float64) / n  # (...,)
-
-    shares = {
-        "previous": diagonal_share(-1),
-        "next": diagonal_share(+1),
-        "self": diagonal_share(0),
-        "cls": column_share("[CLS]"),
-        "sep": column_share("[SEP]"),
-        "same_word": same_word,
-    }
-    used = weights[..., rows, :].astype(np.float32, copy=False)  # (..., n, T)
-    return shares, entropy(used).mean(axis=-1)  # {kind: (...)}, (...) mean row entropy
+    ii, jj = np.nonzero(same)  # (P,), (P,)
+    shares["same_word"] = weights[..., ii, jj].sum(axis=-1, dtype=np.float64) / t  # (H,)
+    return shares, table["entropy"].to_numpy()  # {kind: (H,)}, (H,)
 
 
 def _describe(shares: dict[str, float], mean_entropy: float, t: int) -> HeadPattern:
@@ -158,6 +135,7 @@ def _describe(shares: dict[str, float], mean_entropy: float, t: int) -> HeadPatt
             "previous": f"mostly attends to the previous token ({pct} of its weight)",
             "next": f"mostly attends to the next token ({pct} of its weight)",
             "self": f"mostly attends to itself ({pct} of its weight)",
+            "punct": f"mostly attends to punctuation ({pct} of its weight)",
             "same_word": f"looks at the same word elsewhere ({pct})",
         }[best]
     elif normalised >= BROAD_THRESHOLD:
@@ -179,11 +157,12 @@ def _describe(shares: dict[str, float], mean_entropy: float, t: int) -> HeadPatt
 def describe_head(
     weights: np.ndarray, tokens: Sequence[str], word_ids: Sequence[int | None] | None = None
 ) -> HeadPattern:
-    """Name the pattern of one head's (T, T) map: previous / next / self / cls / sep / same_word / broad / mixed.
+    """Name the pattern of one head's (T, T) map: previous / next / self / cls / sep / punct / same_word / broad / mixed.
 
     Steps:
-        1) shares     mean over non-special query rows i of the weight on i-1, i+1, i,
-                      [CLS], [SEP], and other positions of the same token or word
+        1) shares     ``head_stats_of``'s measured shares: mean over query rows i of the weight on
+                      i-1 (rows i >= 1), i+1 (rows i <= T-2), i, the first position ([CLS]), the
+                      last ([SEP]), punctuation tokens; and other positions of the same token or word
         2) entropy    mean row entropy H = -Σ_j w_ij log w_ij, compared with log(T)
         3) decide     parked ("cls" / "sep") if [CLS] or [SEP] holds the largest share >= 0.4, or both
                       together >= 0.5 and more than any other share; else the largest share if

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import unicodedata
 import warnings
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may come from a model hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -24,14 +23,15 @@ from qkv_core.explain import (
     EXPLANATIONS,
     HEAD_STAT_COLUMNS,
     MAX_TOKENS_FOR_KNOCKOUT,
+    MAX_TOKENS_FOR_LEAVE_ONE_OUT,
     capped,
     head_importance,
     head_stats,
     head_stats_of,
     knockout,
     rollout,
-    special_shift,
     spearman_scores,
+    special_shift,
     token_importance,
     value_weighted,
 )
@@ -403,12 +403,19 @@ def test_constant_column_scores_nan_and_sorts_last(sentence_table) -> None:
 
 
 def test_long_text_is_capped_loudly_not_hung(encoder) -> None:
-    """Past MAX_TOKENS_FOR_KNOCKOUT tokens the batched measures use the first pieces, and capped() says so."""
+    """Past their caps the batched measures use the first pieces, and capped() says so."""
     assert capped(encoder, LONG_TEXT) and not capped(encoder, SENTENCE)
+    middle = " ".join(["word"] * 100)  # 102 tokens: under the knockout cap, over the leave-one-out one
+    assert not capped(encoder, middle) and capped(encoder, middle, MAX_TOKENS_FOR_LEAVE_ONE_OUT)
     table = token_importance(encoder, LONG_TEXT)
-    assert len(table) == MAX_TOKENS_FOR_KNOCKOUT - 2
-    assert table["token"].tolist() == encoder.tokenize(LONG_TEXT).tokens[1 : MAX_TOKENS_FOR_KNOCKOUT - 1]
-    assert head_importance(encoder, LONG_TEXT).shape == (6, 12)
+    assert len(table) == MAX_TOKENS_FOR_LEAVE_ONE_OUT - 2
+    assert table["token"].tolist() == encoder.tokenize(LONG_TEXT).tokens[1 : MAX_TOKENS_FOR_LEAVE_ONE_OUT - 1]
+    cut = encoder.tokenize(LONG_TEXT, MAX_TOKENS_FOR_KNOCKOUT)
+    intact = encoder.embed([encoder.tokenizer.decode(cut.ids[1:-1].tolist())])[0]
+    alone = encoder.embed([encoder.tokenizer.decode(cut.ids[1:-1].tolist())], head_mask=mask_with((6, 12), [(5, 0)]))[0]
+    importance = head_importance(encoder, LONG_TEXT)  # measured on the first 128 tokens
+    assert importance.shape == (6, 12)
+    assert importance[5, 0] == pytest.approx(1 - float(intact @ alone), abs=2e-6)
     result = knockout(encoder, LONG_TEXT, {(0, 0)})  # the lab follows embed's own cut (256 tokens)
     assert result.truncated and len(result.tokens) == encoder.embed_max_tokens == len(result.movement)
 
@@ -439,3 +446,12 @@ def test_results_are_frozen(encoder) -> None:
         result.cosine = 1.0  # type: ignore[misc]
     assert not result.movement.flags.writeable
     assert "streamlit" not in explain.__dict__
+
+
+def test_normalise_rows_gives_shares_and_keeps_empty_rows_zero() -> None:
+    """Rows sum to 1 after normalising; an all-zero row (a masked head) stays all zero, no NaN."""
+    maps = np.array([[[1.0, 3.0], [0.0, 0.0]]])  # (1, 2, 2): one row of norms, one empty row
+    out = explain.normalise_rows(maps)
+    np.testing.assert_allclose(out, [[[0.25, 0.75], [0.0, 0.0]]])
+    assert out.dtype == np.float32 and not out.flags.writeable
+    np.testing.assert_array_equal(maps, [[[1.0, 3.0], [0.0, 0.0]]])  # the input is untouched

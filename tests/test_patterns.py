@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from qkv_core.encoder import Encoder, Trace
+from qkv_core.explain import head_stats
 from qkv_core.patterns import (
     PATTERN_KINDS,
     HeadPattern,
@@ -53,32 +54,38 @@ def _mixed(t: int) -> np.ndarray:
 
 
 PATTERN_CASES = [
-    # weights, tokens, word_ids, expected kind, expected score, fragment of the text
+    # weights, tokens, word_ids, expected kind, expected score, fragment of the text.
+    # Shares are head_stats' measured means over every query row (T = 8 here), specials' rows included.
     pytest.param(_shifted(8, -1), EIGHT, None, "previous", 1.0, "previous token (100 %", id="previous"),  # i -> i-1
     pytest.param(_shifted(8, 1), EIGHT, None, "next", 1.0, "next token (100 %", id="next"),  # i -> i+1
     pytest.param(np.eye(8), EIGHT, None, "self", 1.0, "itself (100 %", id="self"),  # i -> i
     pytest.param(_column(8, 0), EIGHT, None, "cls", 1.0, "parked: 100 % of its weight on [CLS]", id="cls"),
     pytest.param(_column(8, 7), EIGHT, None, "sep", 1.0, "parked: 100 % of its weight on [SEP]", id="sep"),
     pytest.param(
-        0.81 * _column(8, 7) + 0.19 * np.eye(8), EIGHT, None, "sep", 0.81, "parked: 81 % of its weight on [SEP]",
-        id="sep-81",
-    ),  # the share is rounded into the text
+        0.81 * _column(8, 7) + 0.19 * np.eye(8), EIGHT, None, "sep", 0.81 + 0.19 / 8,
+        "parked: 83 % of its weight on [SEP]", id="sep-81",
+    ),  # [SEP]'s own row adds its self-weight 0.19 / 8; the share is rounded into the text
     pytest.param(
-        0.3 * _column(8, 0) + 0.3 * _column(8, 7) + 0.4 * np.eye(8), EIGHT, None, "cls", 0.6,
-        "parked: 60 % of its weight on [CLS] and [SEP]", id="cls-and-sep",
-    ),  # neither marker alone holds 0.4; together they hold most of the weight, more than "itself": parked
+        0.3 * _column(8, 0) + 0.3 * _column(8, 7) + 0.4 * np.eye(8), EIGHT, None, "cls", 0.7,
+        "parked: 70 % of its weight on [CLS] and [SEP]", id="cls-and-sep",
+    ),  # each marker 0.3 + 0.4 / 8 = 0.35, under 0.4 alone; together 0.7, more than "itself" (0.475): parked
     pytest.param(
-        0.2 * _column(8, 0) + 0.25 * _column(8, 7) + 0.55 * np.eye(8), EIGHT, None, "self", 0.55,
-        "itself (55 %", id="habit-beats-parking",
-    ),  # [CLS] + [SEP] = 0.45, under half: the head's habit (itself, 0.55) names it
+        0.1 * _column(8, 0) + 0.2 * _column(8, 7) + 0.7 * np.eye(8), EIGHT, None, "self", 0.7 + 0.3 / 8,
+        "itself (74 %", id="habit-beats-parking",
+    ),  # [CLS] + [SEP] = 0.3 + 2 · 0.7 / 8 = 0.475, under half: the head's habit (itself, 0.74) names it
     pytest.param(
         _shifted(6, 2) * np.array([0, 1, 1, 0, 0, 0])[:, None] + _shifted(6, -2) * np.array([0, 0, 0, 1, 1, 0])[:, None]
         + np.diag([1, 0, 0, 0, 0, 1.0]),
-        ["[CLS]", "a", "b", "a", "b", "[SEP]"], None, "same_word", 1.0, "same word elsewhere (100 %)",
+        ["[CLS]", "a", "b", "a", "b", "[SEP]"], None, "same_word", 4 / 6, "same word elsewhere (67 %)",
         id="repeated-token",
-    ),  # a -> the other a, b -> the other b, two positions away
+    ),  # a -> the other a, b -> the other b, two positions away: 4 of the 6 rows
     pytest.param(np.full((8, 8), 1 / 8), EIGHT, None, "broad", 1.0, "entropy 2.1 of 2.1 nats", id="uniform"),
-    pytest.param(_mixed(8), EIGHT, None, "mixed", 0.35, "top share 35 % to the previous token", id="mixed"),
+    pytest.param(_mixed(8), EIGHT, None, "mixed", 0.3 + 0.7 / 8, "top share 39 % to itself", id="mixed"),
+    # ^ the end rows' clipped neighbours land on themselves: self = 0.3 + 2 · 0.35 / 8, previous = next = 0.35
+    pytest.param(
+        0.6 * _column(6, 3) + 0.4 * np.eye(6), ["[CLS]", "a", "b", ",", "c", "[SEP]"], None, "punct", 0.6 + 0.4 / 6,
+        "punctuation (67 %", id="punctuation",
+    ),  # every row on the comma (Clark et al.'s punctuation heads)
 ]
 
 
@@ -100,15 +107,15 @@ def test_describe_head_pieces_of_one_word_via_word_ids() -> None:
     tokens = ["[CLS]", "new", "and", "##york", "[SEP]"]
     weights = np.array(
         [
-            [1.0, 0, 0, 0, 0],
+            [0, 0, 1.0, 0, 0],  # [CLS] -> and
             [0, 0, 0, 1.0, 0],  # new -> ##york
             [0.2, 0.2, 0.2, 0.2, 0.2],  # and spreads out
             [0, 1.0, 0, 0, 0],  # ##york -> new
-            [0, 0, 0, 0, 1.0],
+            [0, 0, 1.0, 0, 0],  # [SEP] -> and
         ]
     )
     with_ids = describe_head(weights, tokens, [None, 0, 1, 0, None])
-    assert with_ids.kind == "same_word" and with_ids.score == pytest.approx(2 / 3)
+    assert with_ids.kind == "same_word" and with_ids.score == pytest.approx(2 / 5)  # 2 of the 5 rows
     assert describe_head(weights, tokens).kind != "same_word"
 
 
@@ -146,14 +153,20 @@ def test_describe_heads_on_the_real_model(traces: dict[str, Trace]) -> None:
 
 
 def test_describe_head_shares_by_hand(traces: dict[str, Trace]) -> None:
-    """The previous-token share is the mean of w[i, i-1] over the word rows, computed here directly."""
+    """The shares are head_stats' measured means over every row, computed here directly."""
     trace = traces["trained"]
-    weights = trace.attentions[1, 8]
-    shares = dict(describe_head(weights, trace.tokens).shares)
-    rows = np.arange(1, trace.T - 1)
-    assert shares["previous"] == pytest.approx(weights[rows, rows - 1].mean(), abs=1e-6)
-    assert shares["next"] == pytest.approx(weights[rows, rows + 1].mean(), abs=1e-6)
-    assert shares["cls"] == pytest.approx(weights[rows, 0].mean(), abs=1e-6)
+    weights = trace.attentions[1, 8].astype(np.float64)
+    pattern = describe_head(weights, trace.tokens)
+    shares = dict(pattern.shares)
+    rows = np.arange(trace.T)
+    assert shares["previous"] == pytest.approx(weights[rows[1:], rows[1:] - 1].mean(), abs=1e-6)
+    assert shares["next"] == pytest.approx(weights[rows[:-1], rows[:-1] + 1].mean(), abs=1e-6)
+    assert shares["cls"] == pytest.approx(weights[:, 0].mean(), abs=1e-6)
+    assert shares["sep"] == pytest.approx(weights[:, -1].mean(), abs=1e-6)
+    comma = [j for j, tok in enumerate(trace.tokens) if tok in {"'", "."}]  # the only punctuation pieces
+    assert shares["punct"] == pytest.approx(weights[:, comma].sum(1).mean(), abs=1e-6)
+    row = head_stats(trace).iloc[1 * 12 + 8]  # layer 2, head 9: the same numbers as the explain table
+    assert (shares["previous"], shares["self"], pattern.entropy) == pytest.approx((row.prev, row.self, row.entropy))
 
 
 def test_describe_head_rejects_bad_shapes() -> None:

@@ -15,7 +15,10 @@ from qkv_ui.attention.projections import projections_section
 from qkv_ui.presenter import PRESENT
 from qkv_ui.stage import focus
 
-KIND_NAMES = {"previous": "previous token", "next": "next token", "self": "itself", "same_word": "same word elsewhere"}
+KIND_NAMES = {
+    "previous": "previous token", "next": "next token", "self": "itself", "punct": "punctuation",
+    "same_word": "same word elsewhere",
+}
 MAP_PIXELS = (600, 520)  # width of a row of maps' cells: on the desk (fits a 1280 px window), on a projector
 MAX_CELL = 24  # px: a short text's maps stay a sensible size
 
