@@ -166,7 +166,8 @@ def test_a_long_text_is_capped_and_says_so():
     assert_clean(at)
     text = all_text(at)
     assert "the model takes at most 512" in text
-    assert f"first {explain.MAX_TOKENS_FOR_KNOCKOUT} word pieces" in text
+    assert f"Head importance uses the first {explain.MAX_TOKENS_FOR_KNOCKOUT} word pieces" in text
+    assert f"Only the first {explain.MAX_TOKENS_FOR_LEAVE_ONE_OUT - 2} word pieces (of 1000) are compared" in text
     assert "Showing the first 80 of 512 tokens." in text
 
 

@@ -275,6 +275,7 @@ def _which_explanation(encoder: Encoder, trace: Trace) -> None:
                     f"the worst, {md(label(names[-1]))} ({rho(names[-1])}). Edit the sentence: the ranking can "
                     "change. Leave-one-out is itself only one definition of importance: deleting a piece also "
                     "shifts every later position and shows the model a text it never saw.")
-    if explain.capped(encoder, trace.text):
-        box.caption(f"Only the first {explain.MAX_TOKENS_FOR_KNOCKOUT} word pieces are compared: leave-one-out runs "
-                    "one copy of the text per piece.")
+    if explain.capped(encoder, trace.text, explain.MAX_TOKENS_FOR_LEAVE_ONE_OUT):
+        box.caption(f"Only the first {len(table)} word pieces (of {trace.n_tokens_full - 2}) are compared: "
+                    "leave-one-out runs one copy of the text per piece, so its cost grows with the square of the "
+                    "length and more.")
