@@ -97,8 +97,8 @@ def _explanation_bars_template(n_rows: int, width: int, thin_labels: bool) -> al
     ).properties(width=width, height=60).facet(
         row=alt.Row("rank:O", title=None, header=alt.Header(labelExpr="bar_names[datum.value]", labelAngle=0,
                                                             labelAnchor="start", labelOrient="top",
-                                                            labelFontWeight="bold")),
-        spacing=6,
+                                                            labelFontWeight="bold", labelPadding=2)),
+        spacing=18,  # room above each row's title: it reads as the row below's, not the row above's
     ).add_params(alt.param(name="bar_labels", value=[]), alt.param(name="bar_names", value=[])).properties(
         description=f"Token importance by {n_rows} definitions, one row each, every row scaled to its largest")
 
