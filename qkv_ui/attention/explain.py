@@ -18,11 +18,13 @@ from qkv_core.encoder import Encoder, Trace
 from qkv_core.matrix import window
 from qkv_ui import charts, export, urlstate
 from qkv_ui.attention.common import WINDOW, md
+from qkv_ui.model import TraceCache
 from qkv_ui.stage import focus
 
 WEIGHTINGS = {"raw": "raw weights α", "norm": "value-weighted ‖α·f(x)‖"}
 WEIGHTING = urlstate.choice_param("weighting", "raw", list(WEIGHTINGS))  # also on the map view
 MAP_PIXELS = 240  # cells of one of two maps side by side: with axes and legend, half a 1280 px page
+NORMS_BUDGET_BYTES = 100 * 2**20  # value-weighted maps kept across sessions (one 512-token text, or many short)
 LEAST = 10  # "the 10 least important heads together…" (fewer on a model with few heads)
 GRID_NONCE = "explain-grid-n"  # bumped after each click: a fresh grid, so the same head can be clicked again
 _PAIR = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})")
@@ -67,10 +69,10 @@ def mask_of(off: frozenset[tuple[int, int]], n_layers: int, n_heads: int) -> np.
 # ---- cached results (the encoder is shared and never changes; keyed by its folder and the text) ----
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _value_weighted(path: str, text: str, causal: bool, scale: float | None, _encoder: Encoder,
-                    _trace: Trace) -> np.ndarray:
-    return explain.normalise_rows(explain.value_weighted(_encoder, _trace))  # (L, H, T, T), rows sum to 1
+@st.cache_resource(show_spinner=False)
+def _norms() -> TraceCache:
+    # A 512-token text's value-weighted maps are 75 MB (as big as its attentions): bounded by bytes, like traces.
+    return TraceCache(budget_bytes=NORMS_BUDGET_BYTES, max_entries=4)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -91,7 +93,8 @@ def _knockout(path: str, text: str, off: frozenset[tuple[int, int]], _encoder: E
 
 def value_weighted_trace(encoder: Encoder, trace: Trace) -> np.ndarray:
     """The trace's value-weighted maps (L, H, T, T), each row scaled to sum 1 for display (cached, read-only)."""
-    return _value_weighted(str(encoder.path), trace.text, trace.causal, trace.scale, encoder, trace)
+    key = (str(encoder.path), trace.text, trace.causal, trace.scale)
+    return _norms().get(key, lambda: explain.normalise_rows(explain.value_weighted(encoder, trace)))
 
 
 # ---- the view ----
