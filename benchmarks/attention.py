@@ -90,6 +90,27 @@ def _rerun_figure() -> dict[str, float]:
     return figures
 
 
+def _knockout_figure() -> dict[str, float]:
+    """The explain view's knockout lab at 32 tokens: a rerun after switching one more head off (a new head set
+    each time, so the knockout is computed, not cached; head importance and leave-one-out are cached by then)."""
+    from qkv_core.encoder import load_pretrained
+    from tests.apptest_util import open_page
+
+    lab = open_page("pages/story/attention.py", params={"view": "explain"})
+    lab.text_area(key="text").input(_text_of(load_pretrained(), 32)).run()
+    heads = [(5, 11), (3, 1), (0, 2), (4, 7), (1, 9), (2, 4), (5, 0), (3, 10), (1, 1), (4, 3), (2, 8), (0, 6)]
+
+    def switch_one_off() -> None:
+        lab.session_state["off"] = frozenset(heads[: switch_one_off.i % len(heads) + 1])  # as the grid's click does
+        lab.run()
+        switch_one_off.i += 1
+
+    switch_one_off.i = 0
+    figure = median_ms(switch_one_off, runs=RUNS, warmup=2)
+    assert not lab.exception, "the explain view raised during the benchmark"
+    return {"knockout_rerun_ms": figure}
+
+
 def _server_rss() -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
@@ -128,4 +149,4 @@ def _all_pages_rss() -> dict[str, float]:
 
 def run() -> dict[str, float]:
     """All /attention figures."""
-    return {**_forward_figures(), **_rerun_figure(), **_server_rss(), **_all_pages_rss()}
+    return {**_forward_figures(), **_rerun_figure(), **_knockout_figure(), **_server_rss(), **_all_pages_rss()}

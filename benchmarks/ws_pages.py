@@ -26,6 +26,7 @@ VISITS: tuple[tuple[str, str, str], ...] = (
     ("attention?view=heads", "attention", "view=heads"),
     ("attention?view=context", "attention", "view=context"),
     ("attention?view=scaling", "attention", "view=scaling"),
+    ("attention?view=explain", "attention", "view=explain"),
 )
 # The error box qkv_ui.model shows when the model cannot load (say, a host without its package).
 MODEL_FAILED = "The pretrained model could not be loaded"

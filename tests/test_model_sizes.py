@@ -25,7 +25,9 @@ VIEWS = [
     (SMOOTHING, {}),
     (LOOKUP, {}),
     (LOOKUP, {"sim": "scaled_dot"}),
-    *[(ATTENTION, {"view": view}) for view in ("map", "steps", "heads", "context", "scaling")],
+    *[(ATTENTION, {"view": view}) for view in ("map", "steps", "heads", "context", "scaling", "explain")],
+    (ATTENTION, {"view": "explain", "off": "2.4,1.1", "layer": "2"}),  # the knockout lab on the model's own sizes
+    (ATTENTION, {"view": "map", "weighting": "norm"}),
     (ATTENTION, {"view": "map", "sqrtd": "0", "causal": "1", "hide": "1"}),
 ]
 

@@ -32,7 +32,7 @@ def open_step(index: int) -> AppTest:
 
 
 def counter(at: AppTest) -> str:
-    """The banner's step counter line, e.g. "**Step 3 / 11** · Context matters"."""
+    """The banner's step counter line, e.g. "**Step 3 / 12** · Context matters"."""
     lines = [m.value for m in at.main.markdown if m.value.startswith("**Step ")]
     assert len(lines) == 1, lines
     return lines[0]
@@ -65,7 +65,7 @@ def test_the_tour_walks_the_story_in_page_order():
     (None, HOME, 0, False),  # presenter mode just turned on at home
     (None, LOOKUP, 4, False),  # the sidebar switched to /lookup: its first step
     ("3", SMOOTHING, 2, False),  # a good step on its own page
-    ("11", ATTENTION, 10, False),  # the last step
+    (str(len(STEPS)), ATTENTION, len(STEPS) - 1, False),  # the last step
     ("0", HOME, 0, True),  # steps count from 1
     ("99", HOME, 0, True),  # past the end
     ("-1", HOME, 0, True),
@@ -95,7 +95,7 @@ def test_present_flag_shows_step_one_narration_and_counter():
     at = open_page(params={"present": "1"})
     assert_clean(at)
     assert at.toggle(key="present").value is True
-    assert counter(at) == "**Step 1 / 11** · Home"
+    assert counter(at) == f"**Step 1 / {len(STEPS)}** · Home"
     assert STEPS[0].narration in [m.value for m in at.main.markdown]
     assert at.button(key="presenter-prev").disabled and not at.button(key="presenter-next").disabled
     assert at.query_params["present"] == "1" and at.query_params["step"] == "1"
@@ -113,13 +113,13 @@ def test_next_opens_step_two_page_then_step_three_params():
     at.button(key="presenter-next").click().run()
     assert_clean(at)
     assert title(at) == "Context matters"
-    assert counter(at).startswith("**Step 2 / 11**")
+    assert counter(at).startswith(f"**Step 2 / {len(STEPS)}**")
     assert STEPS[1].narration in [m.value for m in at.main.markdown]
     assert at.query_params == {"present": "1", "step": "2"}
 
     at.button(key="presenter-next").click().run()
     assert_clean(at)
-    assert counter(at).startswith("**Step 3 / 11**")
+    assert counter(at).startswith(f"**Step 3 / {len(STEPS)}**")
     assert at.slider(key="sigma").value == 20.0
     assert at.query_params == {"sigma": "20", "present": "1", "step": "3"}
     assert at.toggle(key="present").value is True  # still presenting after two page switches
@@ -130,7 +130,7 @@ def test_previous_returns_to_the_steps_own_view_not_the_last_controls():
     assert at.slider(key="layer").value == 1
     at.button(key="presenter-prev").click().run()
     assert_clean(at)
-    assert counter(at).startswith("**Step 8 / 11**")
+    assert counter(at).startswith(f"**Step 8 / {len(STEPS)}**")
     assert at.session_state["view"] == "steps"
     assert at.slider(key="layer").value == 4  # step 8 names no layer: the default, not step 9's layer 1
     assert at.query_params == {"view": "steps", "present": "1", "step": "8"}
@@ -155,7 +155,7 @@ def test_every_step_opens_its_exact_view(index):
 
 
 @pytest.mark.parametrize("raw, reason", [
-    ("99", "step must be between 1 and 11"),
+    ("99", f"step must be between 1 and {len(STEPS)}"),
     ("two", "step must be a whole number"),
     ('"><img src=x onerror=alert(1)>', "step must be a whole number"),
 ])
@@ -165,7 +165,7 @@ def test_tampered_step_says_so_and_shows_step_one(raw, reason):
     notices = [w.value for w in at.warning]
     assert len(notices) == 1 and reason in notices[0] and "step 1 instead" in notices[0]
     assert "<img" not in notices[0]
-    assert counter(at).startswith("**Step 1 / 11**")
+    assert counter(at).startswith(f"**Step 1 / {len(STEPS)}**")
     assert at.query_params["step"] == "1"  # the URL is repaired
 
 
@@ -176,7 +176,7 @@ def test_step_from_another_page_falls_back_to_this_pages_first_step():
     at.run()
     assert_clean(at)
     assert any("step 2 is on another page" in w.value for w in at.warning)
-    assert counter(at).startswith("**Step 5 / 11**")
+    assert counter(at).startswith(f"**Step 5 / {len(STEPS)}**")
 
 
 def test_tampered_present_flag_is_refused_with_a_notice():
@@ -271,3 +271,29 @@ def test_the_context_narration_is_what_the_model_computes():
     assert found.pair.cosines[0] > 0.999  # the same vector on the way in
     drift, control = 1 - found.pair.cosines[-1], 1 - found.control.cosines[-1]
     assert drift > 2 * control  # "much further"
+
+
+def test_the_knockout_narration_is_what_the_model_computes():
+    """The explain step's sentence on the real model: its off= list is the ten least important heads on the default
+    text; switched off together they keep a cosine above 0.99, and the most important head alone moves the
+    embedding more than those ten together."""
+    import numpy as np
+
+    from qkv_core import explain
+    from qkv_core.encoder import load_pretrained
+    from qkv_ui.attention.explain import off_param
+
+    step = next(s for s in STEPS if s.params.get("view") == "explain")
+    assert "ten heads" in step.narration and "above 0.99" in step.narration and step.focus == "knockout"
+    encoder = load_pretrained()
+    text = "The animal didn't cross the street because it was too tired."
+    importance = explain.head_importance(encoder, text)  # (L, H)
+    off = off_param(*importance.shape).parse(step.params["off"])
+    least = set(np.argsort(importance, axis=None, kind="stable")[:10].tolist())
+    assert {layer * importance.shape[1] + head for layer, head in off} == least
+    together = explain.knockout(encoder, text, off)
+    assert together.cosine > 0.99
+    top = np.unravel_index(int(np.argmax(importance)), importance.shape)
+    assert importance[top] > together.change
+    alone = explain.knockout(encoder, text, {(int(top[0]), int(top[1]))})
+    assert alone.change == pytest.approx(importance[top], abs=1e-5)

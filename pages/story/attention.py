@@ -31,6 +31,7 @@ PARAMS = [
     urlstate.flag_param("causal", False),
     urlstate.flag_param("hide", False),
     *views.EXTRA_PARAMS,
+    *views.explain_params(cfg.n_layers, cfg.n_heads),
 ]
 urlstate.seed(PARAMS)
 urlstate.show_notices()
@@ -40,7 +41,12 @@ view = st.segmented_control(
 )
 view = view or "map"
 
-if view in ("map", "steps", "heads"):
+if view == "explain":  # the trained model only: no what-ifs, no query token
+    text = st.text_area("Your text", key="text", height=90, help=f"Up to {cfg.max_positions} word pieces are used.")
+    trace = get_trace(encoder, text)
+    views.input_notes(trace, encoder)
+    views.explain_view(encoder, trace)
+elif view in ("map", "steps", "heads"):
     text = st.text_area("Your text", key="text", height=90, help=f"Up to {cfg.max_positions} word pieces are used.")
     if len(text) > MAX_TEXT_CHARS:
         st.info(f"Only the first {MAX_TEXT_CHARS:,} characters are used.", icon=":material/content_cut:")

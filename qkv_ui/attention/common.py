@@ -16,6 +16,7 @@ VIEWS = {
     "heads": "Why many heads",
     "context": "Context-aware vectors",
     "scaling": "Why ÷√d",
+    "explain": "What attention explains",
 }
 WINDOW = 40  # tokens each side of the query in windowed matrices
 

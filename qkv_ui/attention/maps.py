@@ -3,6 +3,8 @@ the same head on a contrast sentence (does the head follow what the query word r
 
 from __future__ import annotations
 
+import dataclasses
+
 import pyarrow as pa
 import streamlit as st
 
@@ -10,6 +12,7 @@ from qkv_core import heads
 from qkv_core.encoder import Encoder
 from qkv_ui import charts, export
 from qkv_ui.attention.common import WINDOW, Selection, md
+from qkv_ui.attention.explain import WEIGHTINGS, value_weighted_trace
 from qkv_ui.model import get_trace
 from qkv_ui.stage import focus
 
@@ -36,6 +39,15 @@ def _window_caption(s: heads.MapSummary, t: int) -> str:
 
 def map_view(encoder: Encoder, sel: Selection) -> None:
     """All heads as small maps, the selected head in detail, one query's row, and a two-sentence comparison."""
+    raw_sel = sel
+    st.segmented_control("Weights", options=list(WEIGHTINGS), format_func=WEIGHTINGS.get, key="weighting",
+                         help="Value-weighted: each weight times the size of what its key sends, ‖α·f(x)‖, "
+                              "rows rescaled to sum 1 (Kobayashi et al., 2020).")
+    if st.session_state.get("weighting") == "norm":
+        sel = dataclasses.replace(sel, trace=dataclasses.replace(
+            sel.trace, attentions=value_weighted_trace(encoder, sel.trace)))
+        st.caption("Value-weighted maps: a weight on a token that sends almost nothing shrinks. Switch back to raw "
+                   "weights and watch the [CLS]/[SEP] columns return.")
     trace, tokens, T = sel.trace, sel.trace.tokens, sel.trace.T
     s = heads.map_summary(trace, sel.layer, sel.head, sel.token, sel.hide_specials, 2 * WINDOW)
     export.show_chart(charts.attention_overview(s.blocks, (sel.layer, sel.head)), "qkv-attention-all-heads",
@@ -83,7 +95,7 @@ def map_view(encoder: Encoder, sel: Selection) -> None:
         f"{s.top_weight:.2f}, goes to token {s.top} ({md(tokens[s.top])}). Click a row of the map, or a token above, "
         "to change the query."
     )
-    _flagship(encoder, sel)
+    _flagship(encoder, raw_sel)  # raw weights in both sentences
 
 
 def _flagship(encoder: Encoder, sel: Selection) -> None:

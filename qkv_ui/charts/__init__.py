@@ -11,10 +11,12 @@ draws arrays that ``qkv_core`` returns.
 - ``bars``: one query's attention, /lookup's scores and weights, a value's split over its parts
 - ``raster``: maps painted as images, the all-heads overview
 - ``small_maps``: a row of attention maps in one chart
+- ``explain``: the explain view's knockout grid, per-token bars and explanations side by side
 """
 
 from __future__ import annotations
 
+from .explain import explanation_bars, head_grid, token_bars
 from .bars import MAX_LOOKUP_ROWS, attention_row, lookup_bars, profile_bar, top_rows
 from .matrix import blend_diagram, block_labels, heatmap, product_diagram, vector_strip, weight_matrix
 from .palette import DIVERGING, LINE_COLORS, SEQUENTIAL
@@ -24,7 +26,7 @@ from .series import cosine_by_layer, focus_weights, layer_spread, score_histogra
 
 __all__ = [
     "DIVERGING", "LINE_COLORS", "MAX_LOOKUP_ROWS", "OVERVIEW_MIN_PIXELS", "SEQUENTIAL",
-    "attention_overview", "attention_row", "blend_diagram", "block_labels", "cosine_by_layer", "focus_weights",
+    "attention_overview", "attention_row", "explanation_bars", "head_grid", "token_bars", "blend_diagram", "block_labels", "cosine_by_layer", "focus_weights",
     "heatmap", "layer_spread", "map_row", "lookup_bars", "png_data_url", "product_diagram", "profile_bar", "score_histogram",
     "series_lines", "top_rows", "vector_strip", "viridis", "weight_matrix",
 ]

@@ -21,6 +21,7 @@ VIEWS = [  # (path and query, heading, id)
     ("attention?view=heads", "Attention on your text", "attention-heads"),
     ("attention?view=context", "Attention on your text", "attention-context"),
     ("attention?view=scaling", "Attention on your text", "attention-scaling"),
+    ("attention?view=explain", "Attention on your text", "attention-explain"),
 ]
 
 

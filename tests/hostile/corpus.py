@@ -426,7 +426,7 @@ def _url_cases() -> list[Case]:
              says="differs from the preset"),
     ]
     # ---- /attention
-    context, scaling = (("view", "context"),), (("view", "scaling"),)
+    context, scaling, explain = (("view", "context"),), (("view", "scaling"),), (("view", "explain"),)
     for name, kind, raw in NUMBER_JUNK[:8]:
         c.append(_url("attention", "layer", name, raw, "refused", kind))
     c += [
@@ -491,6 +491,19 @@ def _url_cases() -> list[Case]:
         _url("attention", "d", "huge", "1e9", "refused", "absurd_size", extra=scaling),
         _url("attention", "d", "negative", "-64", "refused", "negative", extra=scaling),
         _url("attention", "d", "max", "1024", "ok", "numeric", extra=scaling),
+        # the explain view's knockout lab: off= holds 1-based layer.head pairs, checked against the model
+        _url("attention", "off", "layer-zero", "0.1", "refused", "negative", extra=explain),
+        _url("attention", "off", "past-layers", "7.1", "refused", "absurd_size", extra=explain),
+        _url("attention", "off", "trailing-comma", "4.2,", "refused", "empty", extra=explain),
+        _url("attention", "off", "markup", "<b>1.1</b>", "refused", "html_js", extra=explain),
+        _url("attention", "off", "padded", " 4.2", "refused", "whitespace", extra=explain),
+        _url("attention", "off", "fullwidth-digits", "４.２", "refused", "unicode", extra=explain),
+        _url("attention", "off", "5000-chars", "1.1," * 1250, "refused", "huge", extra=explain),
+        _url("attention", "off", "valid", "4.2,1.3", "ok", "numeric", frozenset({(3, 1), (0, 2)}), extra=explain,
+             says="2 of 72 heads off"),
+        _url("attention", "weighting", "case", "NORM", "refused", "injection"),
+        _url("attention", "weighting", "markup", "<i>norm</i>", "refused", "html_js", extra=explain),
+        _url("attention", "weighting", "valid", "norm", "ok", "numeric", says="Value-weighted maps"),
     ]
     # ---- the frame's presenter mode, on every page
     on = (("present", "1"),)
@@ -626,7 +639,7 @@ URL_KEYS = {
     "smoothing": ("src", "n", "noise", "seed", "sigma", "trunc", "t", "sigv", "col"),
     "lookup": ("q", "temp", "sim", "preset", "store"),
     "attention": ("view", "text", "text2", "layer", "head", "token", "sqrtd", "causal", "hide", "s1", "s2", "word",
-                  "n1", "n2", "d"),
+                  "n1", "n2", "d", "off", "weighting"),
 }
 
 
