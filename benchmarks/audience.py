@@ -8,9 +8,10 @@ already running instead of starting one.
 
 Each visitor is a ``protocol.Tab`` (one websocket: one server session, as a browser tab) and owns a
 marker word, a single word piece of the model's vocabulary that no page shows by default. It arrives on
-/attention (visitors arrive spread over ``ARRIVE_S``; first page loads are reported apart), and once all
-are in, the measured window opens. Then it loops, reading 4-10 s (uniform, seeded) before each action,
-through the mix of ``make load`` plus /lookup's temperature and /smoothing's sigma:
+/attention (visitors arrive spread over ``ARRIVE_S``; first page loads are reported apart) and from then
+on loops, reading 4-10 s (uniform, seeded) before each action; the measured window opens once all are in
+(actions asked for inside it count, so arrivals and first actions stay spread as in a real room). The mix is
+the one of ``make load`` plus /lookup's temperature and /smoothing's sigma:
 
 ==========  ==========================================================================================
 text        its own sentence with its marker into /attention's text box: the query-token pills list the
@@ -100,14 +101,14 @@ class Window:
         self.opened = asyncio.Event()
         self.deadline = float("inf")
 
-    async def arrived(self) -> None:
+    def arrived(self) -> None:
+        """Count a visitor in (it carries on at once, so arrivals stay spread); the last one opens the window."""
         self.waiting -= 1
         if self.waiting == 0:
             self.on_open()
             self.deadline = time.monotonic() + self.duration
             self.tally.measuring = True
             self.opened.set()
-        await self.opened.wait()
 
     def open(self) -> bool:
         return time.monotonic() < self.deadline
@@ -134,7 +135,7 @@ class Visitor:
         except Exception as exc:  # noqa: BLE001 - counted; the visitor tries again in the loop
             self.error(f"arrive: {type(exc).__name__}: {exc}")
         finally:
-            await window.arrived()
+            window.arrived()
         try:
             while window.open():
                 self.loop += 1
@@ -142,12 +143,13 @@ class Visitor:
                     await asyncio.sleep(self.rng.uniform(*THINK_S))
                     if not window.open():
                         break
+                    measured = self.tally.measuring  # only actions asked for inside the window count
                     try:
                         if self.tab is None:
                             await self.arrive()
                         run = await action()
                         self.check_run(run, name)
-                        if self.tally.measuring and window.open():
+                        if measured:
                             self.tally.server_ms.setdefault(name, []).append(run.server_ms)
                             self.tally.actions += 1
                     except Exception as exc:  # noqa: BLE001 - a timeout or a failed check: count it, start over
@@ -358,6 +360,8 @@ def _summary(visitors, duration, tally: Tally, cpu, samples, left) -> dict:
         "leaks": left if left is not None else float("nan"),
         "rss_mb_peak": max(samples) if samples else float("nan"),
         "server_cpu_pct": 100 * (cpu["server_end"] - cpu["server"]) / wall if "server_end" in cpu else float("nan"),
+        "server_cpu_ms_per_action": (1000 * (cpu["server_end"] - cpu["server"]) / len(every)
+                                     if "server_end" in cpu and every else float("nan")),
         "client_cpu_pct": 100 * (cpu["client_end"] - cpu["client"]) / wall if "client_end" in cpu else float("nan"),
         "error_samples": tally.errors[:10],
     }
@@ -389,7 +393,8 @@ def show(result: dict) -> None:
     """Print one level as a small table."""
     print(f"--- {result['visitors']} visitors, {result['duration_s']:g} s: {result['interactions']} actions, "
           f"errors {result['errors']} (cross-talk {result['crosstalk']}), sessions left {result['leaks']}, "
-          f"peak RSS {result['rss_mb_peak']:.0f} MB, server CPU {result['server_cpu_pct']:.0f} %, "
+          f"peak RSS {result['rss_mb_peak']:.0f} MB, server CPU {result['server_cpu_pct']:.0f} % "
+          f"({result['server_cpu_ms_per_action']:.0f} ms an action), "
           f"visitors' CPU {result['client_cpu_pct']:.0f} % (of one core)")
     for name, a in result["actions"].items():
         print(f"  {name:12s} n={a['n']:4d}  p50 {a['p50_ms']:7.0f} ms  p95 {a['p95_ms']:7.0f} ms")
