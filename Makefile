@@ -20,7 +20,7 @@ run: $(VENV)/.runtime  ## serve the app on http://localhost:$(PORT)
 serve: $(VENV)/.runtime haproxy-deps  ## REPLICAS=N app processes (ports REPLICA_PORT…) behind HAProxy on SERVE_PORT
 	$(PY) -m benchmarks.replicas serve --replicas $(REPLICAS) --port $(SERVE_PORT) --replica-port $(REPLICA_PORT)
 
-test: $(VENV)/.dev browser-deps node_modules/axe-core/axe.min.js  ## the whole test suite: unit, AppTest, real browser
+test: $(VENV)/.dev browser-deps haproxy-deps node_modules/axe-core/axe.min.js  ## the whole test suite: unit, AppTest, real browser
 	$(PY) -m pytest
 
 test-fast: $(VENV)/.dev  ## everything except the browser layer

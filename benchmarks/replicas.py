@@ -42,7 +42,10 @@ PROBES = 3  # probes per setup
 def haproxy_config(port: int, replica_ports: list[int], bind: str = "127.0.0.1") -> str:
     """The balancer's configuration for these replicas, from the template."""
     servers = "\n".join(f"    server r{i + 1} 127.0.0.1:{p} check cookie r{i + 1}" for i, p in enumerate(replica_ports))
-    return TEMPLATE.read_text().format(bind=bind, port=port, servers=servers)
+    text = TEMPLATE.read_text()
+    for name, value in (("bind", bind), ("port", str(port)), ("servers", servers)):
+        text = text.replace("{" + name + "}", value)
+    return text
 
 
 def _free(port: int) -> bool:
@@ -111,7 +114,7 @@ class Cluster:
         self._wait(self.replica_urls, timeout)
         cfg = self.run_dir / "haproxy.cfg"
         cfg.write_text(haproxy_config(self.port, self.replica_ports, self.bind))
-        check = subprocess.run([HAPROXY, "-c", "-q", "-f", str(cfg)], capture_output=True, text=True)
+        check = subprocess.run([HAPROXY, "-c", "-f", str(cfg)], capture_output=True, text=True)
         if check.returncode:
             raise RuntimeError(f"haproxy rejects {cfg}: {check.stdout}{check.stderr}")
         log = self._stack.enter_context(open(self.run_dir / "haproxy.log", "wb"))
