@@ -59,7 +59,8 @@ LEVELS = (25, 50, 100)
 DURATION_S = 60.0
 THINK_S = (4.0, 10.0)
 ARRIVE_S = 10.0  # visitors arrive spread over this many seconds
-TIMEOUT_S = 20.0
+TIMEOUT_S = 20.0  # an action's answer
+ARRIVE_TIMEOUT_S = 60.0  # a first page load
 GOAL_P95_MS = 1000.0
 SEED = 15
 # Single word pieces of all-MiniLM-L6-v2's vocabulary that no page shows by default (checked by
@@ -166,11 +167,17 @@ class Visitor:
                 ("sigma", self.move_sigma), ("switch", lambda: self.switch(ATTENTION)))
 
     async def arrive(self) -> None:
+        """Open /attention in a new tab (a page load: it may wait behind the rest of the room, ARRIVE_TIMEOUT_S)."""
         await self.leave()
-        self.tab = Tab(self.base, TIMEOUT_S)
-        run = await self.tab.open(ATTENTION.url_path)
-        self.check_run(run, "arrive")
-        expect(run.has_text(ATTENTION.title), f"no '{ATTENTION.title}' title")
+        self.tab = Tab(self.base, ARRIVE_TIMEOUT_S)
+        try:
+            run = await self.tab.open(ATTENTION.url_path)
+            self.check_run(run, "arrive")
+            expect(run.has_text(ATTENTION.title), f"no '{ATTENTION.title}' title")
+        except BaseException:
+            await self.leave()
+            raise
+        self.tab.timeout = TIMEOUT_S
 
     async def leave(self) -> None:
         if self.tab is not None:
@@ -461,6 +468,8 @@ def main() -> None:
         from .replicas import running_target
 
         target = running_target(args.target)
+        for url in target.replica_urls or (target.url,):
+            warm(url)
         for n in args.visitors or LEVELS:
             show(level(target, n, args.duration, args.seed))
         return
