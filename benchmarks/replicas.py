@@ -10,8 +10,9 @@ names the processes, so ``make audience TARGET=http://127.0.0.1:8080`` can watch
 Ctrl+C stops everything.
 
 ``capacity_figures`` (part of ``make audience``) measures how many protocol visitors one replica and two
-replicas behind HAProxy hold at p95 <= 1 s with no errors: a short search over visitor counts, 30 s
-windows, and writes ``replicas_capacity_ratio`` (two replicas' capacity / one's).
+replicas behind HAProxy hold at p95 <= 1 s (every action pooled) with no errors: a short search over
+visitor counts (3 probes of 30 s each per setup), and writes ``replicas_capacity_ratio`` (two replicas'
+capacity / one's). The first probe for two replicas is 1.6 times one replica's capacity: the goal.
 """
 
 from __future__ import annotations
@@ -194,6 +195,8 @@ def capacity(replicas: int, first: int, lo: int = 0, hi: int | None = None, prob
              duration: float = PROBE_S) -> tuple[int, list[dict]]:
     """Largest visitor count (of those probed) that ``replicas`` behind HAProxy hold at p95 <= 1 s, no errors.
 
+    The p95 is over every action of the probe pooled: a 30 s probe gives each action only a few dozen
+    samples, too few for a steady p95 of its own (the curve's levels report each action's).
     ``lo`` is a count known to hold, ``hi`` one known not to; the first probe is ``first``; then doubling
     while every probe holds, else bisection.
     """
@@ -210,7 +213,7 @@ def capacity(replicas: int, first: int, lo: int = 0, hi: int | None = None, prob
             result = level(target, n, duration)
             print(f"[{replicas} replica(s)]", end=" ")
             show(result)
-            holds = result["p95_ms"] <= GOAL_P95_MS and result["errors"] == 0
+            holds = result["p95_all_ms"] <= GOAL_P95_MS and result["errors"] == 0
             seen.append({**result, "holds": holds})
             lo, hi = (max(lo, n), hi) if holds else (lo, n if hi is None else min(hi, n))
             if hi is None:
@@ -237,8 +240,12 @@ def capacity_figures(curve: dict[str, float]) -> dict[str, float]:
     one, seen_one = capacity(1, first, 0, None)
     two, seen_two = capacity(2, max(2, round(1.6 * one)), one, None)
     (ROOT / "test-artifacts" / "audience-capacity.json").write_text(json.dumps({"1": seen_one, "2": seen_two}, indent=2))
-    return {"replicas_1_capacity": one, "replicas_2_capacity": two,
-            "replicas_capacity_ratio": two / one if one else float("nan")}
+    figures = {"replicas_1_capacity": one, "replicas_2_capacity": two}
+    if one:
+        figures["replicas_capacity_ratio"] = two / one
+    else:  # no ratio to write: one replica held none of the counts probed (a machine busy with other work?)
+        print("one replica held none of the visitor counts probed: no replicas_capacity_ratio")
+    return figures
 
 
 def main() -> None:
