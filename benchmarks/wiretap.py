@@ -4,7 +4,9 @@ Chromium reports websocket frames to DevTools from the page's main thread, so a 
 while the page is still drawing the previous deltas is reported late: "server-side" times read there
 include the browser's own work. This tap sits on the TCP path between a client and the server
 (``http://127.0.0.1:<tap port>`` forwards to the server) and timestamps, at the socket, each
-``rerun_script`` the client sends and the ``script_finished`` the server sends back. It reads frame
+``rerun_script`` the client sends and the ``script_finished`` the server sends back. It reads the
+server's side as fast as the server writes, whatever the client's pace (it buffers for the client), so
+a page busy drawing does not hold back the timestamps. It reads frame
 headers (RFC 6455: client frames masked, server frames not) and parses only small payloads; the
 server runs without websocket compression (Streamlit's default), so payloads are plain protobuf.
 Every connection that does not open ``/_stcore/stream`` (the page, its assets) is relayed untouched.
@@ -96,8 +98,8 @@ class Tap:
         try:
             while data := await reader.read(65536):
                 now = time.perf_counter()
-                writer.write(data)
-                await writer.drain()
+                writer.write(data)  # no drain: a client slow to read (a busy page) must not hold back the
+                # reading of the server's frames, or their timestamps would include the client's delay
                 if watch is None:
                     continue
                 if not headers_done:  # the server's 101 answer, then frames
