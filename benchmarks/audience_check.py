@@ -12,7 +12,7 @@ the two are read the same way. Also shown: the protocol visitor's own reading (`
 times include drawing the previous deltas: on this 2-core machine several times the server's own.
 Figures: each action's median on both sides and the difference (``audience_check_<action>_diff_pct``,
 protocol vs Chromium, at the tap), the largest in ``audience_check_max_diff_pct`` (goal: within 20 %),
-and the server's CPU time per action on both sides.
+and the server's CPU time per action on both sides (between the same two frames, at the tap).
 
 On a machine shared with other work the medians wander from run to run; more rounds help.
 """
@@ -32,7 +32,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from qkv_ui.pages import ATTENTION, LOOKUP, SMOOTHING
 
-from .audience import ACTIONS, MARKERS, Tally, Visitor, cpu_s, warm
+from .audience import ACTIONS, MARKERS, Tally, Visitor, warm
 from .common import ROOT
 
 ROUNDS = 5
@@ -81,17 +81,17 @@ def _add(table: dict, kind: str, name: str, value: float) -> None:
     table.setdefault(kind, {}).setdefault(name, []).append(value)
 
 
-def browser_round(page, wire: Wire, tap, url: str, marker: str, loop: int, out: dict, pid: int) -> None:
+def browser_round(page, wire: Wire, tap, url: str, marker: str, loop: int, out: dict) -> None:
     """One cycle of the audience's actions in Chromium; each action's times into ``out``."""
     from tests.browser.helpers import open_view, rerun, settle, submit
 
     def timed(name: str, act) -> None:
-        before, tapped, cpu_before = len(wire.times), len(tap.times), cpu_s(pid)
+        before, tapped = len(wire.times), len(tap.times)
         act()
         if len(tap.times) > tapped and (devtools := wire.last(before)) is not None:
             _add(out, "chromium", name, tap.times[-1])
             _add(out, "chromium_devtools", name, devtools)
-            _add(out, "chromium_cpu", name, 1000 * (cpu_s(pid) - cpu_before))
+            _add(out, "chromium_cpu", name, tap.cpu_ms[-1])
 
     def press(slider_name, key: str = "ArrowRight") -> None:
         slider = page.get_by_role("slider", name=slider_name).first
@@ -138,7 +138,7 @@ def rerun_click(page, locator) -> None:
         locator.click()
 
 
-def protocol_round(tap, url: str, marker: str, loop: int, out: dict, pid: int) -> None:
+def protocol_round(tap, url: str, marker: str, loop: int, out: dict) -> None:
     """The same cycle over the protocol, alone on the server."""
     import random
 
@@ -151,13 +151,13 @@ def protocol_round(tap, url: str, marker: str, loop: int, out: dict, pid: int) -
         try:
             for name, action in visitor.cycle():
                 await asyncio.sleep(0.3)  # as Chromium's round, which waits for the page to settle
-                tapped, cpu_before = len(tap.times), cpu_s(pid)
+                tapped = len(tap.times)
                 run = await action()
                 visitor.check_run(run, name)
                 if len(tap.times) > tapped:
                     _add(out, "protocol", name, tap.times[-1])
                     _add(out, "protocol_own", name, run.server_ms)
-                    _add(out, "protocol_cpu", name, 1000 * (cpu_s(pid) - cpu_before))
+                    _add(out, "protocol_cpu", name, tap.cpu_ms[-1])
         finally:
             await visitor.leave()
 
@@ -178,7 +178,8 @@ def run(rounds: int = ROUNDS) -> dict[str, float]:
     times: dict[str, dict[str, list[float]]] = {}
     log = ROOT / "test-artifacts"
     log.mkdir(exist_ok=True)
-    with StreamlitServer(log_path=log / "audience-check-server.log") as srv, Tap(srv.port, free_port()) as tap:
+    with (StreamlitServer(log_path=log / "audience-check-server.log") as srv,
+          Tap(srv.port, free_port(), srv.proc.pid) as tap):
         url = f"http://127.0.0.1:{tap.port}"
         warm(url)
         pw = sync_playwright().start()
@@ -186,10 +187,10 @@ def run(rounds: int = ROUNDS) -> dict[str, float]:
         for loop in range(1, rounds + 1):
             page = new_page(browser, viewport={"width": 1280, "height": 1000})
             try:
-                browser_round(page, Wire(page), tap, url, MARKERS[0], loop, times, srv.proc.pid)
+                browser_round(page, Wire(page), tap, url, MARKERS[0], loop, times)
             finally:
                 page.context.close()
-            protocol_round(tap, url, MARKERS[1], loop, times, srv.proc.pid)
+            protocol_round(tap, url, MARKERS[1], loop, times)
         browser.close()
         pw.stop()
     (log / "audience-check.json").write_text(json.dumps(times, indent=2))

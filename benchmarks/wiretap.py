@@ -15,6 +15,7 @@ Every connection that does not open ``/_stcore/stream`` (the page, its assets) i
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 
@@ -61,9 +62,10 @@ class Frames:
 class Tap:
     """Forward 127.0.0.1:``port`` to the server at ``upstream``; ``times`` holds each rerun's server-side ms."""
 
-    def __init__(self, upstream_port: int, port: int):
-        self.upstream_port, self.port = upstream_port, port
+    def __init__(self, upstream_port: int, port: int, pid: int | None = None):
+        self.upstream_port, self.port, self.pid = upstream_port, port, pid
         self.times: list[float] = []
+        self.cpu_ms: list[float] = []  # the server process's CPU time between the same two frames
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -98,18 +100,16 @@ class Tap:
         try:
             while data := await reader.read(65536):
                 now = time.perf_counter()
+                if watch is not None:  # read the frames before passing them on: the client acts on them at once
+                    frames_data = data
+                    if not headers_done:  # the server's 101 answer, then frames
+                        end = data.find(b"\r\n\r\n")
+                        headers_done, frames_data = end >= 0, data[end + 4:] if end >= 0 else b""
+                    for opcode, payload in frames.feed(frames_data):
+                        if opcode == 2 and payload is not None:
+                            watch(payload, now, state)
                 writer.write(data)  # no drain: a client slow to read (a busy page) must not hold back the
                 # reading of the server's frames, or their timestamps would include the client's delay
-                if watch is None:
-                    continue
-                if not headers_done:  # the server's 101 answer, then frames
-                    end = data.find(b"\r\n\r\n")
-                    if end < 0:
-                        continue
-                    headers_done, data = True, data[end + 4:]
-                for opcode, payload in frames.feed(data):
-                    if opcode == 2 and payload is not None:
-                        watch(payload, now, state)
         finally:
             writer.close()
 
@@ -120,7 +120,7 @@ class Tap:
         except Exception:  # noqa: BLE001 - not a BackMsg
             return
         if msg.WhichOneof("type") == "rerun_script":
-            state["sent"] = now
+            state["sent"], state["cpu"] = now, self._cpu()
 
     def _incoming(self, payload: bytes, now: float, state: dict) -> None:
         msg = ForwardMsg()
@@ -130,5 +130,13 @@ class Tap:
             return
         if (msg.WhichOneof("type") == "script_finished" and msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN
                 and state["sent"] is not None):
+            self.cpu_ms.append(1000 * (self._cpu() - state["cpu"]))
             self.times.append((now - state["sent"]) * 1000)
             state["sent"] = None
+
+    def _cpu(self) -> float:
+        """CPU seconds the server has used (0 when no pid was given)."""
+        if self.pid is None:
+            return 0.0
+        fields = open(f"/proc/{self.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
