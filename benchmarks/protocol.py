@@ -2,11 +2,12 @@
 
 One ``Tab`` is one websocket to ``/_stcore/stream`` (subprotocol ``streamlit``), hence one server
 session. It sends ``BackMsg.rerun_script`` with what the frontend puts there and reads ``ForwardMsg``
-frames until ``script_finished``. Copied from a real Chromium's frames (``benchmarks/audience_check.py``
-records them):
+frames until ``script_finished``. Copied from a real Chromium's frames (recorded with Playwright;
+``tests/browser/test_audience_protocol.py`` checks a head move against Chromium's own message):
 
-- every widget on the page is in ``widget_states`` on every rerun, its value read off the widget's own
-  proto in the last run (``set_value`` ? ``value`` : ``default``). Sliders send ``double_array_value``,
+- every widget on the page is in ``widget_states`` on every rerun. The tab holds each widget's state as
+  the frontend does: the server's value when a run sets one (``set_value``), else what the visitor last
+  chose, else the widget's default. Sliders send ``double_array_value``,
   select sliders and segmented controls / pills their shown labels as ``string_array_value``, toggles
   ``bool_value``, text boxes ``string_value``, whole-number inputs ``int_value``. Charts, buttons and data
   editors send nothing until the visitor uses them; a chart selection is JSON in ``string_value``
@@ -17,6 +18,9 @@ records them):
 - large deltas (``metadata.cacheable``) are kept by hash and reported in ``cached_message_hashes``; the
   server then sends ``ref_hash`` instead of the element. An entry not used for 2 runs is dropped, as the
   frontend's cache (``global.maxCachedMessageAge``) drops it.
+
+Not covered: ``st.fragment`` reruns (the frontend then sends ``fragment_id`` and gets only the
+fragment's deltas). No page uses fragments yet; a page that does needs ``Tab`` to follow.
 
 Widget ids are never built here: they come from the server's deltas (``$$ID-<hash>-<key>``) and are
 found by their key, so the same code drives a server with other model sizes or widget parameters.
