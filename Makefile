@@ -7,12 +7,20 @@ CLOUD_PYTHON ?= 3.12
 LOCAL_TORCH := torch==2.13.0+cpu
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast bench load cloud-check install install-dev browser-deps clean
+REPLICAS ?= 2
+SERVE_PORT ?= 8080
+REPLICA_PORT ?= 8501
+TARGET ?=
+
+.PHONY: run serve test test-fast bench load audience cloud-check install install-dev browser-deps haproxy-deps clean
 
 run: $(VENV)/.runtime  ## serve the app on http://localhost:$(PORT)
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-test: $(VENV)/.dev browser-deps node_modules/axe-core/axe.min.js  ## the whole test suite: unit, AppTest, real browser
+serve: $(VENV)/.runtime haproxy-deps  ## REPLICAS=N app processes (ports REPLICA_PORT…) behind HAProxy on SERVE_PORT
+	$(PY) -m benchmarks.replicas serve --replicas $(REPLICAS) --port $(SERVE_PORT) --replica-port $(REPLICA_PORT)
+
+test: $(VENV)/.dev browser-deps haproxy-deps node_modules/axe-core/axe.min.js  ## the whole test suite: unit, AppTest, real browser
 	$(PY) -m pytest
 
 test-fast: $(VENV)/.dev  ## everything except the browser layer
@@ -23,6 +31,13 @@ bench: $(VENV)/.dev browser-deps  ## write bench-results.json (medians of repeat
 
 load: $(VENV)/.dev browser-deps  ## 10 concurrent browser visitors for 60 s: latency, errors, leaks, server RSS
 	$(PY) -m benchmarks load
+
+audience: $(VENV)/.dev haproxy-deps  ## 25/50/100 protocol visitors on one server, then 1 vs 2 replicas' capacity (~11 min)
+ifeq ($(strip $(TARGET)),)
+	$(PY) -m benchmarks audience
+else
+	$(PY) -m benchmarks.audience --target $(TARGET)
+endif
 
 cloud-check: $(VENV)/.dev  ## Community Cloud's install (fresh Python 3.12 venv, uv, requirements.txt), then every page
 	$(PY) -m benchmarks.cloud_check --python $(CLOUD_PYTHON)
@@ -63,5 +78,10 @@ browser-deps:  ## Debian's Chromium (Playwright cannot download its own browser 
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core; \
 	fi
 
+haproxy-deps:  ## Debian's HAProxy, the load balancer in front of `make serve`'s replicas
+	@if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq haproxy; \
+	fi
+
 clean:
-	rm -rf $(VENV) test-artifacts .pytest_cache node_modules
+	rm -rf $(VENV) test-artifacts .pytest_cache node_modules .serve

@@ -45,6 +45,17 @@ FIGURES = {
     "cloud_site_packages_mb": ("… site-packages (MiB)", "", None),
     "cloud_rss_mb_after_all_pages": ("… server memory after every page and view (MB)", "≤ 600", lambda v: v <= 600),
     "soak_rss_growth_pct": ("1,000 /attention reruns: memory growth after warm-up (%)", "≤ 5", lambda v: v <= 5),
+    "audience_25_p95_ms": ("25 protocol visitors, one server: worst action's server-side p95 (ms)", "", None),
+    "audience_50_p95_ms": ("… 50 visitors (ms)", "", None),
+    "audience_100_p95_ms": ("… 100 visitors (ms)", "≤ 1000", lambda v: v <= 1000),
+    "audience_100_errors": ("… 100 visitors: errors (failed checks, timeouts, cross-talk)", "0", lambda v: v == 0),
+    "audience_100_leaks": ("… sessions still active on the server after the visitors left", "0", lambda v: v == 0),
+    "audience_100_rss_mb_peak": ("… peak server RSS (MB)", "≤ 1500", lambda v: v <= 1500),
+    "audience_100_server_cpu_pct": ("… server CPU over the minute (% of one core)", "", None),
+    "audience_100_client_cpu_pct": ("… the 100 visitors' own CPU, one asyncio process (% of one core)", "", None),
+    "replicas_1_capacity": ("visitors one replica behind HAProxy holds at p95 ≤ 1 s, no errors", "", None),
+    "replicas_2_capacity": ("… two replicas", "", None),
+    "replicas_capacity_ratio": ("… two replicas ÷ one", "≥ 1.6", lambda v: v >= 1.6),
 }
 
 
