@@ -137,12 +137,23 @@ def _qr_toggle() -> bool:
     return on
 
 
+_PREDICT_SENT = "_predict_in_url"  # the predict= value the frame last left in the URL
+
+
 def _predict_toggle() -> bool:
-    """The predict-then-reveal toggle, bound to ``predict=1`` and written back after page switches."""
+    """The predict-then-reveal toggle, bound to ``predict=1`` and written back after page switches.
+
+    A page switch that carries ``predict=`` (a tour step, a link within the app) sets it: the URL wins
+    over the session's toggle whenever it says something the frame did not write there.
+    """
+    raw = st.query_params.get(predict.PREDICT)
+    if raw is not None and raw != st.session_state.get(_PREDICT_SENT):
+        st.session_state.pop(predict.PREDICT, None)
     urlstate.seed([predict.PARAM])
     on = st.toggle("Predict, then reveal", key=predict.PREDICT,
                    help="At the story's checkable moments, guess first, then reveal the computed answer.")
     urlstate.publish([predict.PARAM])
+    st.session_state[_PREDICT_SENT] = st.query_params.get(predict.PREDICT)
     return on
 
 

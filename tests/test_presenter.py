@@ -54,7 +54,7 @@ def title(at: AppTest) -> str:
 
 def test_the_tour_walks_the_story_in_page_order():
     order = [STORY.index(s.page) for s in STEPS]
-    assert 8 <= len(STEPS) <= 12
+    assert 8 <= len(STEPS) <= 16
     assert order == sorted(order), "steps go home → smoothing → lookup → attention"
     assert set(order) == set(range(len(STORY))), "every page has a step"
     views = [(s.page, tuple(sorted(s.params.items()))) for s in STEPS]
@@ -63,16 +63,16 @@ def test_the_tour_walks_the_story_in_page_order():
 
 @pytest.mark.parametrize("raw, page, expected, refused", [
     (None, HOME, 0, False),  # presenter mode just turned on at home
-    (None, LOOKUP, 4, False),  # the sidebar switched to /lookup: its first step
+    (None, LOOKUP, 5, False),  # the sidebar switched to /lookup: its first step
     ("3", SMOOTHING, 2, False),  # a good step on its own page
-    ("11", ATTENTION, 10, False),  # the last step
+    ("15", ATTENTION, 14, False),  # the last step
     ("0", HOME, 0, True),  # steps count from 1
     ("99", HOME, 0, True),  # past the end
     ("-1", HOME, 0, True),
     ("2.5", HOME, 0, True),  # not a whole number
     ("<b>2</b>", HOME, 0, True),  # markup
     ("1" * 5000, HOME, 0, True),  # too long to be a number at all
-    ("2", LOOKUP, 4, True),  # step 2 is on /smoothing, not here: this page's first step
+    ("2", LOOKUP, 5, True),  # step 2 is on /smoothing, not here: this page's first step
 ])
 def test_resolve_step_falls_back_to_the_pages_first_step(raw, page, expected, refused):
     index, problem = presenter.resolve_step(raw, page, {})
@@ -83,9 +83,10 @@ def test_resolve_step_falls_back_to_the_pages_first_step(raw, page, expected, re
 
 
 def test_without_a_step_the_view_on_screen_picks_its_step():
-    exact_key = dict(STEPS[5].params)
-    assert presenter.resolve_step(None, LOOKUP, exact_key) == (5, None)
-    assert presenter.resolve_step(None, LOOKUP, {"q": "something else"}) == (4, None)
+    exact_key = dict(STEPS[7].params)
+    assert presenter.resolve_step(None, LOOKUP, exact_key) == (7, None)
+    assert presenter.resolve_step(None, LOOKUP, {"q": "something else"}) == (5, None)
+    assert presenter.resolve_step(None, LOOKUP, {"predict": "1"}) == (6, None)  # the step that asks the room
 
 
 # ---------------------------------------------------------------- the banner
@@ -95,7 +96,7 @@ def test_present_flag_shows_step_one_narration_and_counter():
     at = open_page(params={"present": "1"})
     assert_clean(at)
     assert at.toggle(key="present").value is True
-    assert counter(at) == "**Step 1 / 11** · Home"
+    assert counter(at) == f"**Step 1 / {len(STEPS)}** · Home"
     assert STEPS[0].narration in [m.value for m in at.main.markdown]
     assert at.button(key="presenter-prev").disabled and not at.button(key="presenter-next").disabled
     assert at.query_params["present"] == "1" and at.query_params["step"] == "1"
@@ -113,27 +114,36 @@ def test_next_opens_step_two_page_then_step_three_params():
     at.button(key="presenter-next").click().run()
     assert_clean(at)
     assert title(at) == "Context matters"
-    assert counter(at).startswith("**Step 2 / 11**")
+    assert counter(at).startswith(f"**Step 2 / {len(STEPS)}**")
     assert STEPS[1].narration in [m.value for m in at.main.markdown]
     assert at.query_params == {"present": "1", "step": "2"}
 
+    at.button(key="presenter-next").click().run()  # step 3 asks the room: predict mode on, the question shown
+    assert_clean(at)
+    assert counter(at).startswith(f"**Step 3 / {len(STEPS)}**")
+    assert at.toggle(key="predict").value is True
+    assert at.button(key="predict-smoothing-reveal")
+    assert at.query_params == {"predict": "1", "present": "1", "step": "3"}
+
     at.button(key="presenter-next").click().run()
     assert_clean(at)
-    assert counter(at).startswith("**Step 3 / 11**")
+    assert counter(at).startswith(f"**Step 4 / {len(STEPS)}**")
     assert at.slider(key="sigma").value == 20.0
-    assert at.query_params == {"sigma": "20", "present": "1", "step": "3"}
+    assert at.toggle(key="predict").value is False  # the step's own view: no question
+    assert not [b for b in at.button if b.key == "predict-smoothing-reveal"]
+    assert at.query_params == {"sigma": "20", "present": "1", "step": "4"}
     assert at.toggle(key="present").value is True  # still presenting after two page switches
 
 
 def test_previous_returns_to_the_steps_own_view_not_the_last_controls():
-    at = open_step(8)  # /attention?view=heads&layer=1
+    at = open_step(11)  # /attention?view=heads&layer=1
     assert at.slider(key="layer").value == 1
     at.button(key="presenter-prev").click().run()
     assert_clean(at)
-    assert counter(at).startswith("**Step 8 / 11**")
+    assert counter(at).startswith(f"**Step 11 / {len(STEPS)}**")
     assert at.session_state["view"] == "steps"
     assert at.slider(key="layer").value == 4  # step 8 names no layer: the default, not step 9's layer 1
-    assert at.query_params == {"view": "steps", "present": "1", "step": "8"}
+    assert at.query_params == {"view": "steps", "present": "1", "step": "11"}
 
 
 def test_last_step_has_no_next():
@@ -155,7 +165,7 @@ def test_every_step_opens_its_exact_view(index):
 
 
 @pytest.mark.parametrize("raw, reason", [
-    ("99", "step must be between 1 and 11"),
+    ("99", f"step must be between 1 and {len(STEPS)}"),
     ("two", "step must be a whole number"),
     ('"><img src=x onerror=alert(1)>', "step must be a whole number"),
 ])
@@ -165,7 +175,7 @@ def test_tampered_step_says_so_and_shows_step_one(raw, reason):
     notices = [w.value for w in at.warning]
     assert len(notices) == 1 and reason in notices[0] and "step 1 instead" in notices[0]
     assert "<img" not in notices[0]
-    assert counter(at).startswith("**Step 1 / 11**")
+    assert counter(at).startswith(f"**Step 1 / {len(STEPS)}**")
     assert at.query_params["step"] == "1"  # the URL is repaired
 
 
@@ -176,7 +186,7 @@ def test_step_from_another_page_falls_back_to_this_pages_first_step():
     at.run()
     assert_clean(at)
     assert any("step 2 is on another page" in w.value for w in at.warning)
-    assert counter(at).startswith("**Step 5 / 11**")
+    assert counter(at).startswith(f"**Step 6 / {len(STEPS)}**")
 
 
 def test_tampered_present_flag_is_refused_with_a_notice():
@@ -210,7 +220,7 @@ def test_link_block_follows_the_pages_controls():
 
 
 def test_link_leaves_out_presenter_flags():
-    at = open_step(2)
+    at = open_step(3)
     assert link(at) == "/smoothing?sigma=20"
     at = open_page(params={"present": "1"})
     assert link(at) == "/"
@@ -225,12 +235,12 @@ def test_no_stale_link_when_the_page_stops_early():
 
 
 def test_the_flagship_narration_is_what_the_model_computes():
-    """Step 7's sentence, checked on the real model: layer 4, head 2, 'it' gives about two thirds to 'animal' in
+    """Step 10's sentence, checked on the real model: layer 4, head 2, 'it' gives about two thirds to 'animal' in
     the tour's sentence, and 'animal' still leads the words when the sentence ends 'too wide'."""
     from qkv_core.encoder import load_pretrained
     from qkv_core.heads import compare_query
 
-    step = STEPS[6]
+    step = STEPS[9]
     assert "two thirds" in step.narration and "too wide" in step.narration
     encoder = load_pretrained()
     tired = "The animal didn't cross the street because it was too tired."
@@ -256,13 +266,13 @@ def test_a_long_link_stays_one_line_and_its_block_still_holds_all_of_it():
 
 
 def test_the_context_narration_is_what_the_model_computes():
-    """Step 10's sentence on the real model: 'bank' starts alike in the river and loan sentences and ends further
+    """Step 13's sentence on the real model: 'bank' starts alike in the river and loan sentences and ends further
     apart than the river bank and the stream bank (the control) do."""
     from qkv_core.encoder import load_pretrained
     from qkv_core.vectors import compare_with_control, find_word
     from qkv_ui.attention.context import PARAMS
 
-    step = STEPS[9]
+    step = STEPS[12]
     assert step.params == {"view": "context"} and "stream bank" in step.narration
     texts = {p.key: p.default for p in PARAMS}
     encoder = load_pretrained()
