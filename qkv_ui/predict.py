@@ -61,13 +61,15 @@ def ask(name: str, question: str, guesses: Sequence[Guess], answer: str, why: st
     with focus(prefix), st.container(border=True, key=prefix):
         st.markdown(f"**Predict, then reveal.** {question}")
         picks = []
+        # whole-number guesses side by side, each a quarter of the box wide
+        numbers = iter(st.columns(4) if any(not g.options for g in guesses) else ())
         for i, g in enumerate(guesses):
             key = f"{prefix}-guess{i}"
             if g.options:
                 picks.append(st.pills(g.label, g.options, format_func=g.fmt, key=key))
             else:
-                picks.append(st.number_input(g.label, g.lo, g.hi, value=None, step=1, key=key,
-                                             placeholder="your guess"))
+                picks.append(next(numbers).number_input(g.label, g.lo, g.hi, value=None, step=1, key=key,
+                                                        placeholder="your guess"))
         st.button("Reveal", key=f"{prefix}-reveal", icon=":material/visibility:", type="primary", disabled=shown,
                   on_click=st.session_state.__setitem__, args=(f"{prefix}-shown", True),
                   help="Ask the room first: everyone commits to a guess, then reveal the computed answer.")

@@ -15,8 +15,10 @@ from urllib.parse import parse_qsl, urlparse
 import pytest
 from playwright.sync_api import Page, expect
 
-from .helpers import SLOW_TIMEOUT, assert_no_exception, charts_still, new_page, open_view, rerun, settle
+from .helpers import (SLOW_TIMEOUT, assert_no_exception, browser_idle, charts_still, new_page, open_view, rerun,
+                      settle)
 from .server import free_port
+from .test_offline_a11y import AXE, _axe
 
 WIDTH, HEIGHT, SCALE = 853, 480, 1.5
 MIN_DEVICE_PX = 280  # the smallest code on a 1280 × 720 screen at 150 %
@@ -149,3 +151,41 @@ def test_predict_on_the_map_pick_reveal_and_the_map_appears(server, page, artifa
     charts_still(page)
     assert_no_exception(page)
     page.screenshot(path=str(artifacts / "predict-map-revealed.png"))
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("path, heading", [
+    ("smoothing?present=1&step=3&predict=1", "Context matters"),  # the QR code in the sidebar and a question
+    ("attention?view=scaling&d=1024&predict=1", "Attention on your text"),
+], ids=["qr-and-smoothing-question", "scaling-question"])
+def test_qr_and_questions_are_offline_and_pass_axe(browser, server, artifacts, scheme, path, heading):
+    assert AXE.exists(), "axe-core missing: run `make test` (it installs node_modules)"
+    page = new_page(browser, viewport={"width": 1400, "height": 1800}, color_scheme=scheme)
+    blocked: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith((server.url, "data:", "blob:")):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    page.context.route("**/*", route)
+    try:
+        page.goto(f"{server.url}/{path}")
+        expect(page.get_by_role("heading", name=heading).first).to_be_visible(timeout=SLOW_TIMEOUT)
+        settle(page, at_least=1, timeout=SLOW_TIMEOUT)
+        if "present=1" in path:
+            open_sidebar(page)
+            expect(page.locator(QR)).to_be_visible()
+        expect(page.locator('[class*="st-key-predict-"] button').first).to_be_visible()
+        browser_idle(page)
+        assert blocked == [], f"tried to reach the network: {blocked}"
+        violations = _axe(page)
+        report = [{"id": v["id"], "impact": v["impact"], "targets": [n["target"] for n in v["nodes"]][:5]}
+                  for v in violations]
+        assert report == [], report
+        assert_no_exception(page)
+        page.screenshot(path=str(artifacts / f"room-{path.split('?')[0]}-{scheme}.png"))
+    finally:
+        page.context.close()
