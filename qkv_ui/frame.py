@@ -55,7 +55,7 @@ def run() -> None:
     with st.sidebar:
         st.caption("QKV Explainer: attention, from a weighted average to a real transformer.")
         presenting = _presenter_toggle()
-        room_slot = st.container() if presenting else None  # the QR code and link, under the toggle
+        room_slot = st.container() if presenting else None  # the QR code and link (room.ROOM_CSS shows them first)
         scan = presenting and _qr_toggle()
         _predict_toggle()
     changes = None

@@ -29,7 +29,7 @@ def sigma_doubles(values: np.ndarray, sigma: float, truncate: float, t: int) -> 
     ask("smoothing", f"σ doubles, from {sigma:g} to {2 * sigma:g}. Does the smoothed value at step {t} move toward "
                      f"its raw value ({d.raw:.3f}) or away from it?",
         [Guess("Your guess", d.direction, tuple(DIRECTIONS), DIRECTIONS.get)],
-        f"{DIRECTIONS[d.direction].replace('it stays', 'It stays').capitalize()}: {d.before:.3f} → {d.after:.3f} "
+        f"{DIRECTIONS[d.direction].capitalize()}: {d.before:.3f} → {d.after:.3f} "
         f"(raw {d.raw:.3f}).", why)
 
 
@@ -81,5 +81,5 @@ def top_weight(stats: scaling.SpreadStats) -> bool:
                [Guess("Your guess", band, tuple(range(len(BAND_LABELS))), BAND_LABELS.__getitem__)],
                f"On average {stats.top_weight_raw:.2f}, {BAND_LABELS[band]}. Divided by √{stats.d} first, "
                f"{stats.top_weight_scaled:.2f}.",
-               f"raw q·k spreads {stats.std_raw:.1f} wide (√{stats.d} = {np.sqrt(stats.d):.1f}), and the softmax turns "
-               f"a score gap g into a weight ratio e^g; divided by √d the spread is {stats.std_scaled:.2f}.")
+               f"raw q·k spreads {stats.std_raw:.1f} wide (√{stats.d} = {np.sqrt(stats.d):.1f}), and the softmax "
+               f"turns a score gap g into a weight ratio e^g; divided by √d the spread is {stats.std_scaled:.2f}.")

@@ -70,7 +70,8 @@ def ask(name: str, question: str, guesses: Sequence[Guess], answer: str, why: st
             else:
                 picks.append(next(numbers).number_input(g.label, g.lo, g.hi, value=None, step=1, key=key,
                                                         placeholder="your guess"))
-        st.button("Reveal", key=f"{prefix}-reveal", icon=":material/visibility:", type="primary", disabled=shown,
+        # Secondary: the dark theme's primary button (white on light red) fails WCAG AA contrast.
+        st.button("Reveal", key=f"{prefix}-reveal", icon=":material/visibility:", disabled=shown,
                   on_click=st.session_state.__setitem__, args=(f"{prefix}-shown", True),
                   help="Ask the room first: everyone commits to a guess, then reveal the computed answer.")
         if not shown:

@@ -63,7 +63,8 @@ def show(link: str) -> None:
     st.html(ROOM_CSS)
     svg = qr_svg(link)
     if svg is not None:
-        st.image(svg, width="stretch", caption="Scan to open this view on your phone")
+        st.image(svg, width="stretch", caption="Scan to open this view on your phone",
+                 alt="QR code of the link to this view, shown below it")
     else:
         st.info(f"This link is too long for a QR code ({len(link):,} characters): shorten the text to share it "
                 "by code.", icon=":material/qr_code_2:")

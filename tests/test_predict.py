@@ -1,4 +1,4 @@
-"""Predict, then reveal (AppTest): each moment's answer follows the live parameters, Reveal shows it, guesses are judged.
+"""Predict, then reveal (AppTest): each answer follows the live parameters, Reveal shows it, guesses are judged.
 
 Every expected answer is computed here independently of ``qkv_ui.moments`` and ``qkv_core``'s answer
 functions: the smoothing weights written out with numpy, the lookup's weights by scipy's softmax over
