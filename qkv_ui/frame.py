@@ -76,7 +76,7 @@ def run() -> None:
     if scan:
         with room_slot.container(key="room-qr"):
             room.show(link)
-            show_link(link)
+            show_link(link, room.LINK_SHOWN)
     else:
         with st.sidebar:
             show_link(link)
@@ -85,13 +85,13 @@ def run() -> None:
 LINK_SHOWN = 80  # characters of a link drawn wrapped in the sidebar; a longer one is one line that scrolls
 
 
-def show_link(link: str) -> None:
+def show_link(link: str, shown: int = LINK_SHOWN) -> None:
     """The sidebar's "Link to this view": the whole link in a code block (its copy button copies all of it).
 
     A long link (a long query, an edited store) would wrap into a wall of encoded text: it stays on one
     line that scrolls sideways (its start in view), and the caption gives its length.
     """
-    long = len(link) > LINK_SHOWN
+    long = len(link) > shown
     st.caption(f"Link to this view ({len(link):,} characters: copy it with the box's copy button)" if long
                else "Link to this view")
     st.code(link, language=None, wrap_lines=not long)

@@ -89,8 +89,9 @@ def counter(index: int) -> str:
 
 
 def first_step_on(page: PageInfo) -> int:
-    """The 0-based index of the tour's first step on ``page`` (0 if the tour never visits it)."""
-    return next((i for i, s in enumerate(STEPS) if s.page == page), 0)
+    """The 0-based index of the tour's first step on ``page`` that shows it rather than asks (0 if none)."""
+    on_page = [i for i, s in enumerate(STEPS) if s.page == page]
+    return next((i for i in on_page if PREDICT not in STEPS[i].params), on_page[0] if on_page else 0)
 
 
 def resolve_step(raw: str | None, page: PageInfo, view: Mapping[str, str]) -> tuple[int, str | None]:

@@ -23,6 +23,7 @@ from qkv_ui import urlstate
 from qkv_ui.presenter import QR
 
 PARAM = urlstate.flag_param(QR, default=True)
+LINK_SHOWN = 240  # characters of the link shown wrapped in large type under the code (longer: one line that scrolls)
 MIN_PX = 200  # CSS px: 300 device px at 150 % zoom (the issue asks for at least 280)
 
 # Our own static CSS, never built from user input: the code fills the sidebar's width (at least MIN_PX)

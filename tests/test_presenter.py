@@ -73,6 +73,7 @@ def test_the_tour_walks_the_story_in_page_order():
     ("<b>2</b>", HOME, 0, True),  # markup
     ("1" * 5000, HOME, 0, True),  # too long to be a number at all
     ("2", LOOKUP, 5, True),  # step 2 is on /smoothing, not here: this page's first step
+    ("abc", ATTENTION, 9, True),  # the first step that shows /attention, not the question before it
 ])
 def test_resolve_step_falls_back_to_the_pages_first_step(raw, page, expected, refused):
     index, problem = presenter.resolve_step(raw, page, {})
