@@ -73,9 +73,9 @@ node_modules/axe-core/axe.min.js: package.json  ## axe-core, injected into pages
 	npm install --no-save
 	touch $@
 
-browser-deps:  ## Debian's Chromium (Playwright cannot download its own browser here)
-	@if [ ! -x /usr/bin/chromium ]; then \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core; \
+browser-deps:  ## Debian's Chromium (Playwright cannot download its own browser here) and zbar-tools (zbarimg reads QR codes)
+	@if [ ! -x /usr/bin/chromium ] || ! command -v zbarimg >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core zbar-tools; \
 	fi
 
 haproxy-deps:  ## Debian's HAProxy, the load balancer in front of `make serve`'s replicas

@@ -143,6 +143,17 @@ class QueryComparison:
         return self.word_top[0].token == self.word_top[1].token
 
 
+def most_attended(trace: Trace, layer: int, head: int, token: int, hide_specials: bool = False) -> KeyWeight:
+    """The key that query ``token`` gives its largest weight in one head (as the map shows it: [CLS]/[SEP] hidden if asked)."""
+    check_index("layer", layer, trace.n_layers)
+    check_index("head", head, trace.n_heads)
+    check_index("token", token, trace.T)
+    w = trace.attentions[layer, head]  # (T, T)
+    row = (steps.hide_special_columns(w, trace.tokens) if hide_specials else w)[token]  # (T,)
+    j = int(top_keys(row, 1)[0])
+    return KeyWeight(j, trace.tokens[j], float(row[j]))
+
+
 def matching_token(tokens_a: list[str], token: int, tokens_b: list[str]) -> int | None:
     """Position in tokens_b of the same piece as tokens_a[token]: the same occurrence (n-th), else the first."""
     piece = tokens_a[token]

@@ -38,6 +38,7 @@ __all__ = [
     "format_mix",
     "hard_lookup",
     "is_collapsed",
+    "keys_with_weight",
     "score_keys",
     "similarity",
     "soft_lookup",
@@ -283,6 +284,14 @@ def is_collapsed(weights: Any, tol: float = 1e-3) -> bool:
         raise ValueError(f"tol must be in [0, 1), got {tol!r}")
     w = _check_weights(weights)
     return bool(w.max() >= 1.0 - tol)
+
+
+def keys_with_weight(scores: Any, temperature: float, share: float = 0.01) -> int:
+    """How many keys get more than ``share`` of the weight in softmax(scores / T)."""
+    if not is_real(share) or not 0 <= share < 1:
+        raise ValueError(f"share must be in [0, 1), got {share!r}")
+    weights = numerics.softmax(_check_scores(scores), _check_temperature(temperature))  # (n,)
+    return int((weights > share).sum())
 
 
 def entropy(weights: Any) -> float:

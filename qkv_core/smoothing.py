@@ -55,6 +55,8 @@ __all__ = [
     "ContentAwareFocus",
     "focus",
     "content_aware_focus",
+    "SigmaDoubling",
+    "sigma_doubling",
 ]
 
 
@@ -558,3 +560,44 @@ def content_aware_focus(base: Focus, tolerance: float) -> ContentAwareFocus:
         gap=float(np.abs(smoothed - base.smoothed).max()),  # 5)
         weight_max=float(max(base.row.max(), row.max())),
     )
+
+
+# --------------------------------------------------------- a question for the room: what does doubling σ do?
+
+
+@dataclass(frozen=True)
+class SigmaDoubling:
+    """The smoothed value at step t with σ and with 2σ, and which way it moved relative to the raw value."""
+
+    t: int
+    sigma: float
+    raw: float  # values[t]
+    before: float  # smoothed[t] with σ
+    after: float  # smoothed[t] with 2σ
+    own_before: float  # step t's weight on its own value with σ
+    own_after: float  # the same with 2σ
+    reach_after: int  # how far (in steps) the 2σ bump reaches from t
+    direction: str  # "toward" the raw value, "away" from it, or "same" (moved less than 1e-9 · the spread)
+
+
+def sigma_doubling(values: np.ndarray, sigma: float, truncate: float, t: int) -> SigmaDoubling:
+    """Does the smoothed value at step t move toward the raw value or away from it when σ doubles?
+
+    Steps:
+        1) rows       row t of W with σ and with 2σ (same cut-off)            (T,), (T,)
+        2) smooth     before = row_σ · values, after = row_2σ · values
+        3) compare    |after − raw| against |before − raw|
+    """
+    v = _check_values(values)
+    sigma, truncate = _check_widths(sigma, truncate)
+    t = _check_index(t, v.size)
+    row_before = _weight_row(v.size, t, sigma, truncate)  # 1) (T,)
+    row_after = _weight_row(v.size, t, 2 * sigma, truncate)  # (T,)
+    before, after = float(row_before @ v), float(row_after @ v)  # 2) (T,) @ (T,)
+    raw = float(v[t])
+    change = abs(after - raw) - abs(before - raw)  # 3)
+    tiny = 1e-9 * (float(np.std(v)) or 1.0)
+    direction = "same" if abs(change) <= tiny else "toward" if change < 0 else "away"
+    return SigmaDoubling(t=t, sigma=sigma, raw=raw, before=before, after=after, own_before=float(row_before[t]),
+                         own_after=float(row_after[t]), reach_after=_effective_radius(v.size, 2 * sigma, truncate),
+                         direction=direction)

@@ -16,6 +16,9 @@ Around the page the frame adds two things the pages know nothing about:
 - **Link to this view** (sidebar, drawn after the page has published its
   controls to the URL): the full address of what is on screen, to copy.
   Opened on a fresh server, it reproduces the view (see the cold-start shims above).
+  In presenter mode it moves to the top of the sidebar with a QR code of it (``qkv_ui.room``; ``qr=0`` hides it).
+- **Predict, then reveal** (sidebar toggle, URL ``predict=1``): the pages' questions of ``qkv_ui.predict``;
+  like presenter mode, it stays on across page switches (the frame writes ``predict=1`` back).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from urllib.parse import quote, urlencode
 
 import streamlit as st
 
-from qkv_ui import presenter, stage, urlstate
+from qkv_ui import predict, presenter, room, stage, urlstate
 from qkv_ui.pages import STORY, PageInfo
 
 # A local image: a Material icon name here would make the browser fetch the favicon from a font CDN.
@@ -52,6 +55,9 @@ def run() -> None:
     with st.sidebar:
         st.caption("QKV Explainer: attention, from a weighted average to a real transformer.")
         presenting = _presenter_toggle()
+        room_slot = st.container() if presenting else None  # the QR code and link (room.ROOM_CSS shows them first)
+        scan = presenting and _qr_toggle()
+        _predict_toggle()
     changes = None
     if presenting:
         step, changes = stage.banner(info, pages)
@@ -66,20 +72,26 @@ def run() -> None:
     # After the page, so the link carries the controls the page has just published. A page that
     # ends early with st.stop() (nothing complete to share: an empty query, a missing upload) gets
     # no link: Streamlit draws nothing after st.stop().
-    with st.sidebar:
-        show_link(view_link(info))
+    link = view_link(info)
+    if scan:
+        with room_slot.container(key="room-qr"):
+            room.show(link)
+            show_link(link, room.LINK_SHOWN)
+    else:
+        with st.sidebar:
+            show_link(link)
 
 
 LINK_SHOWN = 80  # characters of a link drawn wrapped in the sidebar; a longer one is one line that scrolls
 
 
-def show_link(link: str) -> None:
+def show_link(link: str, shown: int = LINK_SHOWN) -> None:
     """The sidebar's "Link to this view": the whole link in a code block (its copy button copies all of it).
 
     A long link (a long query, an edited store) would wrap into a wall of encoded text: it stays on one
     line that scrolls sideways (its start in view), and the caption gives its length.
     """
-    long = len(link) > LINK_SHOWN
+    long = len(link) > shown
     st.caption(f"Link to this view ({len(link):,} characters: copy it with the box's copy button)" if long
                else "Link to this view")
     st.code(link, language=None, wrap_lines=not long)
@@ -110,9 +122,38 @@ def _presenter_toggle() -> bool:
     on = st.toggle("Presenter mode", key=presenter.PRESENT,
                    help="Larger type and charts, and a guided tour through the story (← / → to move).")
     if not on:
-        for key in (presenter.PRESENT, presenter.STEP):
+        for key in (presenter.PRESENT, presenter.STEP, room.QR):
             if key in st.query_params:
                 del st.query_params[key]
+    return on
+
+
+def _qr_toggle() -> bool:
+    """Presenter mode's QR-code toggle, bound to ``qr`` (on by default; ``qr=0`` hides the code)."""
+    urlstate.seed([room.PARAM])
+    on = st.toggle("QR code of this view", key=room.QR,
+                   help="For the room: phones that scan it open this view (without presenter mode).")
+    urlstate.publish([room.PARAM])
+    return on
+
+
+_PREDICT_SENT = "_predict_in_url"  # the predict= value the frame last left in the URL
+
+
+def _predict_toggle() -> bool:
+    """The predict-then-reveal toggle, bound to ``predict=1`` and written back after page switches.
+
+    A page switch that carries ``predict=`` (a tour step, a link within the app) sets it: the URL wins
+    over the session's toggle whenever it says something the frame did not write there.
+    """
+    raw = st.query_params.get(predict.PREDICT)
+    if raw is not None and raw != st.session_state.get(_PREDICT_SENT):
+        st.session_state.pop(predict.PREDICT, None)
+    urlstate.seed([predict.PARAM])
+    on = st.toggle("Predict, then reveal", key=predict.PREDICT,
+                   help="At the story's checkable moments, guess first, then reveal the computed answer.")
+    urlstate.publish([predict.PARAM])
+    st.session_state[_PREDICT_SENT] = st.query_params.get(predict.PREDICT)
     return on
 
 

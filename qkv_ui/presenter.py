@@ -2,7 +2,8 @@
 
 A step is one view: a page and its URL parameters (defaults left out, as the pages
 publish them), with one sentence the presenter can read aloud. Each claim in a
-narration was checked against what that view shows. ``qkv_ui.stage`` draws the
+narration was checked against what that view shows. A step with ``predict=1`` makes no claim:
+it asks the room a question whose answer the page computes and shows on Reveal. ``qkv_ui.stage`` draws the
 banner and moves between steps; nothing here imports streamlit.
 """
 
@@ -17,6 +18,9 @@ from qkv_ui.pages import ATTENTION, HOME, LOOKUP, SMOOTHING, PageInfo
 FOCUS_PREFIX = "focus-"  # container keys a tour step can point at
 PRESENT = "present"  # URL flag and toggle key: present=1 turns presenter mode on
 STEP = "step"  # URL parameter: the tour step shown, counted from 1
+QR = "qr"  # URL flag: qr=0 hides the QR code of the view's link (qkv_ui.room)
+OWN_FLAGS = (PRESENT, STEP, QR)  # the presenter's own parameters: never part of a view or its link
+PREDICT = "predict"  # URL flag of predict-then-reveal (qkv_ui.predict): a step with it asks the room first
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,9 @@ STEPS: tuple[Step, ...] = (
                "only how the weights are found changes.", focus="picture"),
     Step(SMOOTHING, "Smoothing: each point becomes a weighted average of its neighbours, and the bars under step 78 "
                     "show that distance alone sets the weights.", focus="weights"),
+    Step(SMOOTHING, "Ask the room before σ changes: if σ doubles, does the smoothed value at step 78 move toward its "
+                    "raw value or away from it? Take a show of hands, then click Reveal.",
+         {PREDICT: "1"}, focus="predict-smoothing"),
     Step(SMOOTHING, "Widen σ to 20 and each point averages over about 120 neighbours: the noise is gone, and so are "
                     "the sharp edges of the steps.",
          {"sigma": "20"}, focus="series"),
@@ -46,9 +53,15 @@ STEPS: tuple[Step, ...] = (
          {"sigma": "8"}, focus="content"),
     Step(LOOKUP, "'funny kittens' is not a key, so the dict raises KeyError, while the soft lookup scores every "
                  "title and answers anyway, mostly with the cat video's topic mix.", focus="answers"),
+    Step(LOOKUP, "Ask the room: at T = 0.01, how many keys get more than 1 % of the weight? And at T = 100? "
+                 "Collect a few numbers, then click Reveal.",
+         {PREDICT: "1"}, focus="predict-lookup"),
     Step(LOOKUP, "Ask for an exact key at T = 0.01 and both sides agree: the key scores highest, takes all the "
                  "weight, and the soft lookup returns the dict's answer.",
          {"q": "why the sky is blue", "temp": "0.01"}, focus="answers"),
+    Step(ATTENTION, "Before the map: in layer 4, head 2 of a real model, which token will 'it' look at most? Let the "
+                    "room pick one, then click Reveal and the map appears.",
+         {PREDICT: "1"}, focus="predict-map"),
     Step(ATTENTION, "A real model: in layer 4, head 2, 'it' puts about two thirds of its attention on 'animal', and "
                     "still favours 'animal' when the sentence ends 'too wide', where 'it' is the street.",
          focus="flagship"),
@@ -61,6 +74,9 @@ STEPS: tuple[Step, ...] = (
     Step(ATTENTION, "'bank' enters both sentences as the same vector; after the last layer the river bank and the loan "
                     "bank have drifted apart, much further than the river bank and a stream bank.",
          {"view": "context"}, focus="context"),
+    Step(ATTENTION, "Ask the room: with d = 1024 and no division by √d, how large is the top softmax weight over 16 "
+                    "keys? Let them pick a range, then click Reveal.",
+         {"view": "scaling", "d": "1024", PREDICT: "1"}, focus="predict-scaling"),
     Step(ATTENTION, "With d = 1024, raw dot products spread about 32 wide and the softmax piles onto one key; "
                     "dividing by √d brings the spread back to 1.",
          {"view": "scaling", "d": "1024"}, focus="spread"),
@@ -76,8 +92,9 @@ def counter(index: int) -> str:
 
 
 def first_step_on(page: PageInfo) -> int:
-    """The 0-based index of the tour's first step on ``page`` (0 if the tour never visits it)."""
-    return next((i for i, s in enumerate(STEPS) if s.page == page), 0)
+    """The 0-based index of the tour's first step on ``page`` that shows it rather than asks (0 if none)."""
+    on_page = [i for i, s in enumerate(STEPS) if s.page == page]
+    return next((i for i in on_page if PREDICT not in STEPS[i].params), on_page[0] if on_page else 0)
 
 
 def resolve_step(raw: str | None, page: PageInfo, view: Mapping[str, str]) -> tuple[int, str | None]:

@@ -15,7 +15,7 @@ from qkv_ui import presenter, urlstate
 from qkv_ui.pages import PageInfo
 
 PREV, NEXT = "presenter-prev", "presenter-next"
-STAGE_KEYS = frozenset({presenter.PRESENT, PREV, NEXT})  # the session state a step change keeps
+STAGE_KEYS = frozenset({presenter.PRESENT, presenter.QR, PREV, NEXT})  # the session state a step change keeps
 
 # Our own static CSS, never built from user input. On a wide screen presenter mode zooms the main area by 1.25
 # (CSS zoom scales text and fixed-size charts alike; Vega still maps clicks correctly). Charts and
@@ -67,7 +67,8 @@ STAGE_JS = """
 <script>
 (() => {
   const w = window, doc = document, STEP = "__STEP__", FOCUS = __FOCUS__;
-  const DRAWN = '.vega-embed svg, .vega-embed canvas, [data-testid="stDataFrame"] canvas, pre';
+  const DRAWN = '.vega-embed svg, .vega-embed canvas, [data-testid="stDataFrame"] canvas, pre, '
+    + '[class*="st-key-predict-"] [data-testid="stButton"]';
   const TAKES_ARROWS = 'input, textarea, select, [contenteditable="true"], [role="slider"], [role="textbox"], '
     + '[role="radio"], [role="option"], [role="tab"], [role="grid"], [role="gridcell"], canvas';
   if (!w.__qkvStageKeys) {
@@ -168,4 +169,4 @@ def _go_to(index: int, pages: dict[PageInfo, st.Page]) -> None:
 
 def view_params() -> dict[str, str]:
     """The current URL parameters that describe the view (the presenter's own flags left out)."""
-    return {k: v for k, v in st.query_params.to_dict().items() if k not in (presenter.PRESENT, presenter.STEP)}
+    return {k: v for k, v in st.query_params.to_dict().items() if k not in presenter.OWN_FLAGS}

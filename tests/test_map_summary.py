@@ -86,3 +86,22 @@ def test_compare_query_reports_a_change_of_word(encoder: Encoder, traces: dict[s
     assert c is not None and not c.same_word and c.tokens == (10, 1)
     assert c.cross[0] == 0.0  # 'animal' is absent from the other text
     assert compare_query(tired, encoder.trace("no such pronoun"), 3, 1, 10) is None
+
+
+# ---------------------------------------------------------------- the map's question: the most attended key
+
+
+def test_most_attended_is_the_rows_argmax_and_the_maps_top(encoder: Encoder):
+    from qkv_core.heads import most_attended
+
+    trace = encoder.trace(SENTENCE)
+    for layer, head, token in ((3, 1, 2), (0, 2, 5), (5, 11, 1)):
+        top = most_attended(trace, layer, head, token)
+        row = trace.attentions[layer, head, token]
+        assert top.index == int(np.argmax(row)) and top.weight == pytest.approx(float(row.max()))
+        assert top.index == map_summary(trace, layer, head, token, False, 80).top
+        hidden = most_attended(trace, layer, head, token, hide_specials=True)
+        assert hidden.token not in ("[CLS]", "[SEP]")
+        assert hidden.index == map_summary(trace, layer, head, token, True, 80).top
+    with pytest.raises(ValueError, match="head must be in"):
+        most_attended(trace, 0, trace.n_heads, 0)

@@ -54,7 +54,7 @@ def title(at: AppTest) -> str:
 
 def test_the_tour_walks_the_story_in_page_order():
     order = [STORY.index(s.page) for s in STEPS]
-    assert 8 <= len(STEPS) <= 12
+    assert 8 <= len(STEPS) <= 16
     assert order == sorted(order), "steps go home → smoothing → lookup → attention"
     assert set(order) == set(range(len(STORY))), "every page has a step"
     views = [(s.page, tuple(sorted(s.params.items()))) for s in STEPS]
@@ -63,7 +63,7 @@ def test_the_tour_walks_the_story_in_page_order():
 
 @pytest.mark.parametrize("raw, page, expected, refused", [
     (None, HOME, 0, False),  # presenter mode just turned on at home
-    (None, LOOKUP, 4, False),  # the sidebar switched to /lookup: its first step
+    (None, LOOKUP, 5, False),  # the sidebar switched to /lookup: its first step
     ("3", SMOOTHING, 2, False),  # a good step on its own page
     (str(len(STEPS)), ATTENTION, len(STEPS) - 1, False),  # the last step
     ("0", HOME, 0, True),  # steps count from 1
@@ -72,7 +72,8 @@ def test_the_tour_walks_the_story_in_page_order():
     ("2.5", HOME, 0, True),  # not a whole number
     ("<b>2</b>", HOME, 0, True),  # markup
     ("1" * 5000, HOME, 0, True),  # too long to be a number at all
-    ("2", LOOKUP, 4, True),  # step 2 is on /smoothing, not here: this page's first step
+    ("2", LOOKUP, 5, True),  # step 2 is on /smoothing, not here: this page's first step
+    ("abc", ATTENTION, 9, True),  # the first step that shows /attention, not the question before it
 ])
 def test_resolve_step_falls_back_to_the_pages_first_step(raw, page, expected, refused):
     index, problem = presenter.resolve_step(raw, page, {})
@@ -83,9 +84,10 @@ def test_resolve_step_falls_back_to_the_pages_first_step(raw, page, expected, re
 
 
 def test_without_a_step_the_view_on_screen_picks_its_step():
-    exact_key = dict(STEPS[5].params)
-    assert presenter.resolve_step(None, LOOKUP, exact_key) == (5, None)
-    assert presenter.resolve_step(None, LOOKUP, {"q": "something else"}) == (4, None)
+    exact_key = dict(STEPS[7].params)
+    assert presenter.resolve_step(None, LOOKUP, exact_key) == (7, None)
+    assert presenter.resolve_step(None, LOOKUP, {"q": "something else"}) == (5, None)
+    assert presenter.resolve_step(None, LOOKUP, {"predict": "1"}) == (6, None)  # the step that asks the room
 
 
 # ---------------------------------------------------------------- the banner
@@ -117,23 +119,32 @@ def test_next_opens_step_two_page_then_step_three_params():
     assert STEPS[1].narration in [m.value for m in at.main.markdown]
     assert at.query_params == {"present": "1", "step": "2"}
 
-    at.button(key="presenter-next").click().run()
+    at.button(key="presenter-next").click().run()  # step 3 asks the room: predict mode on, the question shown
     assert_clean(at)
     assert counter(at).startswith(f"**Step 3 / {len(STEPS)}**")
+    assert at.toggle(key="predict").value is True
+    assert at.button(key="predict-smoothing-reveal")
+    assert at.query_params == {"predict": "1", "present": "1", "step": "3"}
+
+    at.button(key="presenter-next").click().run()
+    assert_clean(at)
+    assert counter(at).startswith(f"**Step 4 / {len(STEPS)}**")
     assert at.slider(key="sigma").value == 20.0
-    assert at.query_params == {"sigma": "20", "present": "1", "step": "3"}
+    assert at.toggle(key="predict").value is False  # the step's own view: no question
+    assert not [b for b in at.button if b.key == "predict-smoothing-reveal"]
+    assert at.query_params == {"sigma": "20", "present": "1", "step": "4"}
     assert at.toggle(key="present").value is True  # still presenting after two page switches
 
 
 def test_previous_returns_to_the_steps_own_view_not_the_last_controls():
-    at = open_step(8)  # /attention?view=heads&layer=1
+    at = open_step(11)  # /attention?view=heads&layer=1
     assert at.slider(key="layer").value == 1
     at.button(key="presenter-prev").click().run()
     assert_clean(at)
-    assert counter(at).startswith(f"**Step 8 / {len(STEPS)}**")
+    assert counter(at).startswith(f"**Step 11 / {len(STEPS)}**")
     assert at.session_state["view"] == "steps"
     assert at.slider(key="layer").value == 4  # step 8 names no layer: the default, not step 9's layer 1
-    assert at.query_params == {"view": "steps", "present": "1", "step": "8"}
+    assert at.query_params == {"view": "steps", "present": "1", "step": "11"}
 
 
 def test_last_step_has_no_next():
@@ -176,7 +187,7 @@ def test_step_from_another_page_falls_back_to_this_pages_first_step():
     at.run()
     assert_clean(at)
     assert any("step 2 is on another page" in w.value for w in at.warning)
-    assert counter(at).startswith(f"**Step 5 / {len(STEPS)}**")
+    assert counter(at).startswith(f"**Step 6 / {len(STEPS)}**")
 
 
 def test_tampered_present_flag_is_refused_with_a_notice():
@@ -210,7 +221,7 @@ def test_link_block_follows_the_pages_controls():
 
 
 def test_link_leaves_out_presenter_flags():
-    at = open_step(2)
+    at = open_step(3)
     assert link(at) == "/smoothing?sigma=20"
     at = open_page(params={"present": "1"})
     assert link(at) == "/"
@@ -225,12 +236,12 @@ def test_no_stale_link_when_the_page_stops_early():
 
 
 def test_the_flagship_narration_is_what_the_model_computes():
-    """Step 7's sentence, checked on the real model: layer 4, head 2, 'it' gives about two thirds to 'animal' in
+    """Step 10's sentence, checked on the real model: layer 4, head 2, 'it' gives about two thirds to 'animal' in
     the tour's sentence, and 'animal' still leads the words when the sentence ends 'too wide'."""
     from qkv_core.encoder import load_pretrained
     from qkv_core.heads import compare_query
 
-    step = STEPS[6]
+    step = STEPS[9]
     assert "two thirds" in step.narration and "too wide" in step.narration
     encoder = load_pretrained()
     tired = "The animal didn't cross the street because it was too tired."
@@ -256,13 +267,13 @@ def test_a_long_link_stays_one_line_and_its_block_still_holds_all_of_it():
 
 
 def test_the_context_narration_is_what_the_model_computes():
-    """Step 10's sentence on the real model: 'bank' starts alike in the river and loan sentences and ends further
+    """Step 13's sentence on the real model: 'bank' starts alike in the river and loan sentences and ends further
     apart than the river bank and the stream bank (the control) do."""
     from qkv_core.encoder import load_pretrained
     from qkv_core.vectors import compare_with_control, find_word
     from qkv_ui.attention.context import PARAMS
 
-    step = STEPS[9]
+    step = STEPS[12]
     assert step.params == {"view": "context"} and "stream bank" in step.narration
     texts = {p.key: p.default for p in PARAMS}
     encoder = load_pretrained()

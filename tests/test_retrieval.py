@@ -406,3 +406,27 @@ def test_a_weak_best_match_is_flagged_by_its_cosine_whatever_the_similarity(kind
 def test_score_keys_refuses_an_unknown_similarity():
     with pytest.raises(ValueError, match="unknown similarity"):
         score_keys(np.ones(3), np.ones((2, 3)), "manhattan")
+
+
+# ---------------------------------------------------------------- how many keys share the weight
+
+
+@pytest.mark.parametrize("scores, temperature, expected", [
+    ([0.9, 0.8, 0.1], 0.01, 1),  # a gap of 0.1 at T = 0.01 is e^10: the runner-up gets 0.005 %
+    ([0.9, 0.88, 0.1], 0.01, 2),  # a gap of 0.02 is e^2: the runner-up keeps 12 %
+    ([0.9, 0.8, 0.1], 100.0, 3),  # every key near 1/3
+    (np.linspace(0, 1, 150), 100.0, 0),  # 150 keys near 1/150 each: none above 1 %
+])
+def test_keys_with_weight_counts_keys_above_the_share(scores, temperature, expected):
+    from qkv_core.retrieval import keys_with_weight
+
+    assert keys_with_weight(scores, temperature) == expected
+
+
+def test_keys_with_weight_refuses_a_bad_share_or_temperature():
+    from qkv_core.retrieval import keys_with_weight
+
+    with pytest.raises(ValueError, match="share"):
+        keys_with_weight([1.0, 2.0], 1.0, share=1.5)
+    with pytest.raises(ValueError, match="temperature"):
+        keys_with_weight([1.0, 2.0], 0.0)

@@ -508,3 +508,43 @@ def test_content_aware_focus_rejects_a_bad_tolerance() -> None:
     with pytest.raises(ValueError, match="tolerance"):
         content_aware_focus(focus(_values(10), 1.0, 4.0, 0), 0.0)
 
+
+
+# ---------------------------------------------------------------- σ doubles: the /smoothing question
+
+
+def test_sigma_doubling_matches_scipy_when_no_bump_is_cut():
+    """Far from the ends, the truncated bump is scipy's: both smoothed values agree with gaussian_filter1d."""
+    from qkv_core.smoothing import sigma_doubling
+
+    v = np.random.default_rng(3).standard_normal(400)
+    d = sigma_doubling(v, 5.0, 3.0, 200)
+    assert d.before == pytest.approx(gaussian_filter1d(v, 5.0, truncate=3.0, mode="constant")[200], abs=1e-12)
+    assert d.after == pytest.approx(gaussian_filter1d(v, 10.0, truncate=3.0, mode="constant")[200], abs=1e-12)
+    assert d.raw == v[200] and d.own_after < d.own_before and d.reach_after == 30
+    expected = "toward" if abs(d.after - d.raw) < abs(d.before - d.raw) else "away"
+    assert d.direction == expected
+
+
+@pytest.mark.parametrize("values, expected", [
+    (np.r_[np.zeros(50), 10.0, np.zeros(50)], "away"),  # a spike: a wider average dilutes it further
+    (np.full(101, 3.0), "same"),  # flat: nothing moves
+    (np.r_[np.ones(47), np.zeros(3), 1.0, np.zeros(3), np.ones(47)], "toward"),  # near ones low, far ones like it
+])
+def test_sigma_doubling_direction_cases(values, expected):
+    from qkv_core.smoothing import sigma_doubling
+
+    t = len(values) // 2
+    assert sigma_doubling(values, 2.0, 4.0, t).direction == expected
+
+
+@pytest.mark.parametrize("args, message", [
+    ((np.zeros(10), 0.0, 3.0, 5), "sigma"),
+    ((np.zeros(10), 2.0, 3.0, 10), "must be"),
+    ((np.array([1.0, np.nan]), 2.0, 3.0, 0), "finite"),
+])
+def test_sigma_doubling_refuses_bad_input(args, message):
+    from qkv_core.smoothing import sigma_doubling
+
+    with pytest.raises(ValueError, match=message):
+        sigma_doubling(*args)

@@ -2,7 +2,7 @@ import streamlit as st
 
 from qkv_core.heads import default_query
 from qkv_ui import attention as views
-from qkv_ui import urlstate
+from qkv_ui import moments, urlstate
 from qkv_ui.model import MAX_TEXT_CHARS, get_encoder, get_trace, model_name
 from qkv_ui.pages import HOME
 
@@ -78,7 +78,10 @@ elif view in ("map", "steps", "heads"):
     c2.slider("Head", 1, cfg.n_heads, key="head")
     selection = views.Selection(trace, st.session_state["layer"] - 1, st.session_state["head"] - 1, token,
                                 st.session_state["hide"])
-    {"map": views.map_view, "steps": views.steps_view, "heads": views.heads_view}[view](encoder, selection)
+    if view == "map" and not moments.most_attended(selection):  # predict mode: the map waits for Reveal
+        st.session_state["text2"] = st.session_state["text2"]  # keep the map's contrast text while it is not drawn
+    else:
+        {"map": views.map_view, "steps": views.steps_view, "heads": views.heads_view}[view](encoder, selection)
 elif view == "context":
     views.context_view(encoder)
 else:

@@ -3,7 +3,7 @@ import streamlit as st
 
 from qkv_core import retrieval
 from qkv_core import store as stores
-from qkv_ui import charts, export, urlstate
+from qkv_ui import charts, export, moments, urlstate
 from qkv_ui.lookup_state import (COLUMNS, EXAMPLES, MAX_QUERY_CHARS, PARAMS, PRESETS, SIMILARITIES, TEMPERATURES,
                                  reset_store, share_store, switch_preset, use_example)
 from qkv_ui.model import embed, get_encoder
@@ -92,6 +92,7 @@ best, n = int(np.argmax(scores)), len(check.keys)
 collapsed, blend = retrieval.is_collapsed(weights), retrieval.effective_keys(weights)
 topics = len(value_cols) > 1 and bool((check.values >= 0).all())  # a value is a mix of parts
 
+moments.temperature_extremes(scores)  # predict mode: how many keys share the weight at T = 0.01 and T = 100
 answers = focus("answers")  # the dict's answer beside the soft one: the block the tour's lookup steps show
 left, right = answers.columns(2, gap="large")
 with left:

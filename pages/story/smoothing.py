@@ -1,7 +1,7 @@
 import streamlit as st
 
 from qkv_core import series, smoothing
-from qkv_ui import charts, export, urlstate
+from qkv_ui import charts, export, moments, urlstate
 from qkv_ui.pages import LOOKUP
 from qkv_ui.smoothing_state import MAX_CELLS, PARAMS, SOURCES, W_CORNER, pick_focus, read_upload, real_series, refuse
 from qkv_ui.stage import focus
@@ -64,6 +64,7 @@ trunc = c2.slider("Cut-off (× σ)", 0.5, 6.0, step=0.5, key="trunc",
                   help="Neighbours farther than r = cut-off × σ steps get weight 0.")
 t = c3.slider("Focus step t", 0, n - 1, key="t")
 gauss = smoothing.focus(values, sigma, trunc, t, MAX_CELLS)  # Gaussian smoothing seen from step t
+moments.sigma_doubles(values, sigma, trunc, t)  # predict mode: what doubling σ does at step t
 
 st.subheader("1 · Each point becomes an average of its neighbours")
 lines = {"raw": values, "Gaussian": gauss.smoothed}

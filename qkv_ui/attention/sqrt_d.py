@@ -7,7 +7,7 @@ import streamlit as st
 
 from qkv_core import scaling
 from qkv_core.encoder import Encoder, Trace
-from qkv_ui import charts, export, urlstate
+from qkv_ui import charts, export, moments, urlstate
 from qkv_ui.model import get_trace
 from qkv_ui.stage import focus
 
@@ -29,6 +29,8 @@ def scaling_view(encoder: Encoder, trace: Trace) -> None:
     st.select_slider("Dimension d", options=[str(d) for d in D_CHOICES], key="d")
     d = int(st.session_state["d"])
     stats = scaling.dot_product_spread(d)
+    if not moments.top_weight(stats):  # predict mode: the spread and the weights wait for Reveal
+        return
     export.show_chart(charts.score_histogram(stats.scores, stats.scaled_scores, d), f"qkv-attention-scaling-d{d}",
                       width="stretch", container=focus("spread"))
     c1, c2, c3 = st.columns(3)

@@ -72,17 +72,17 @@ def test_buttons_move_and_the_banner_fits_a_projector_screen(browser, server, ar
     page = new_page(browser, viewport={"width": 1280, "height": 720})
     try:
         page.goto(f"{server.url}/lookup?present=1")
-        expect_step(page, 4)  # the sidebar's page has no step in its URL: the first step on /lookup
+        expect_step(page, 5)  # the sidebar's page has no step in its URL: the first step on /lookup
         for name in ("Previous", "Next"):
             box = page.get_by_role("button", name=re.compile(name)).bounding_box()
             assert box and 0 <= box["y"] and box["y"] + box["height"] <= 720 and box["x"] + box["width"] <= 1280
         with rerun(page):
             page.get_by_role("button", name=re.compile("Next")).click()
-        expect_step(page, 5)
+        expect_step(page, 6)
         page.screenshot(path=str(artifacts / "presenter-1280x720.png"))
         with rerun(page):
             page.get_by_role("button", name=re.compile("Previous")).click()
-        expect_step(page, 4)
+        expect_step(page, 5)
     finally:
         page.context.close()
 
@@ -114,8 +114,8 @@ def _assert_taller(height: float, than: float) -> None:
 
 
 def test_arrows_inside_controls_do_not_move_the_tour(server, page):
-    page.goto(f"{server.url}/lookup?present=1&step=5")
-    expect_step(page, 4)
+    page.goto(f"{server.url}/lookup?present=1&step=6")
+    expect_step(page, 5)
     box = page.get_by_label("Query", exact=True)
     box.click()
     page.keyboard.press("ArrowLeft")  # moves the text cursor only
@@ -124,7 +124,7 @@ def test_arrows_inside_controls_do_not_move_the_tour(server, page):
     with rerun(page):
         page.keyboard.press("ArrowRight")  # moves the slider one stop, 0.1 → 0.2
     assert_no_exception(page)
-    expect(page.locator(COUNTER)).to_contain_text("Step 5 / ")
+    expect(page.locator(COUNTER)).to_contain_text("Step 6 / ")
     expect(slider).to_have_attribute("aria-valuetext", "0.2")
     expect(page).to_have_url(re.compile(r"[?&]temp=0\.2(&|$)"))
 
@@ -142,7 +142,7 @@ def test_sidebar_navigation_keeps_presenter_mode(server, page):
     open_sidebar(page)
     with rerun(page, SLOW_TIMEOUT):
         page.locator('[data-testid="stSidebarNav"]').get_by_text("Attention on your text", exact=True).click()
-    expect_step(page, 6)  # Streamlit dropped the query string; the frame put present=1 back
+    expect_step(page, 9)  # Streamlit dropped the query string; the frame put present=1 back
     with rerun(page):
         page.get_by_text("Presenter mode", exact=True).click()  # off
     expect(page.locator(COUNTER)).to_have_count(0)

@@ -19,8 +19,10 @@ COUNTER = ".st-key-presenter-counter"
 NARRATION = ".st-key-presenter-narration"
 MIN_TEXT_PX = 14
 
-# What a step's focus block shows: its charts, tables and code (captions under them may run on below).
-KEY = '.vega-embed, [data-testid="stDataFrame"], [data-testid="stTable"], [data-testid="stCode"]'
+# What a step's focus block shows: its charts, tables and code (captions under them may run on below), or the
+# question a predict step asks the room (``qkv_ui.predict``: the box with its guesses and Reveal button).
+KEY = ('.vega-embed, [data-testid="stDataFrame"], [data-testid="stTable"], [data-testid="stCode"], '
+       '[class*="st-key-predict-"]:not([class*="-guess"]):not([class*="-reveal"])')
 # [top, bottom, left, right] on screen of the narration and of everything KEY in the step's focus block, the
 # banner's bottom, and the smallest SVG text in the block as displayed (font size times every zoom above it).
 ON_SCREEN = """([narration, focus, key]) => {
@@ -41,7 +43,8 @@ ON_SCREEN = """([narration, focus, key]) => {
 # Waits until the step's focus block has drawn and sits right under the banner, and stays there.
 SETTLED = """([focus, key, height]) => {
   const f = document.querySelector(focus), banner = document.querySelector('.st-key-presenter-banner');
-  if (!f || !banner || !f.querySelector('.vega-embed svg, .vega-embed canvas, [data-testid="stDataFrame"], pre')) return false;
+  if (!f || !banner || !f.querySelector('.vega-embed svg, .vega-embed canvas, [data-testid="stDataFrame"], pre, '
+                                        + '[class*="st-key-predict-"] [data-testid="stButton"]')) return false;
   const parts = [...f.querySelectorAll(key)].map(el => el.getBoundingClientRect());
   const top = Math.min(...parts.map(p => p.top)), bottom = Math.max(...parts.map(p => p.bottom));
   const ok = top >= banner.getBoundingClientRect().bottom - 1 && bottom <= height + 1;
@@ -98,27 +101,27 @@ def test_every_step_opens_on_one_screen_with_its_chart(server, projector, artifa
 
 def test_page_down_moves_the_tour_even_from_a_focused_slider(server, projector):
     page = projector
-    page.goto(f"{server.url}/smoothing?present=1&step=3&sigma=20")
-    wait_step(page, 2)
+    page.goto(f"{server.url}/smoothing?present=1&step=4&sigma=20")
+    wait_step(page, 3)
     slider = page.get_by_role("slider", name="σ, bandwidth (time steps)")
     slider.focus()
     with rerun(page):
         page.keyboard.press("ArrowRight")  # a focused slider keeps its arrows: σ 20 → 20.5, the tour stays
-    expect(page.locator(COUNTER)).to_contain_text("Step 3 / ")
+    expect(page.locator(COUNTER)).to_contain_text("Step 4 / ")
     expect(slider).to_have_value("20.5")
     expect(page.locator(".st-key-presenter-banner")).to_contain_text("sigma 20 → 20.5")  # the narration says so
     slider.focus()
     page.keyboard.press("PageDown")  # a clicker's key: the tour moves, the slider does not
-    wait_step(page, 3)
+    wait_step(page, 4)
     page.keyboard.press("PageUp")
-    wait_step(page, 2)
+    wait_step(page, 3)
     expect(page.get_by_role("slider", name="σ, bandwidth (time steps)")).to_have_value("20")
 
 
 def test_the_banner_stays_in_view_while_the_page_scrolls(server, projector):
     page = projector
-    page.goto(f"{server.url}/lookup?present=1&step=5")
-    wait_step(page, 4)
+    page.goto(f"{server.url}/lookup?present=1&step=6")
+    wait_step(page, 5)
     scroll_main_to_bottom(page)
     expect(page.locator(NARRATION)).to_be_in_viewport()
     expect(page.get_by_role("button", name="Next")).to_be_in_viewport()

@@ -523,6 +523,22 @@ def _url_cases() -> list[Case]:
         _url("home", "step", "other-page", "2", "refused", "injection", ANY, extra=on),
         _url("smoothing", "step", "valid", "3", "ok", "numeric", ANY, extra=on, says="Step 3 / "),
         _url("smoothing", "step", "without-present", "<b>3</b>", "ok", "html_js", ANY),  # ignored: mode is off
+        # presenter mode's QR code: qr=0 hides it; read only while presenting
+        _url("home", "qr", "two", "2", "refused", "numeric", True, extra=on),
+        _url("lookup", "qr", "markup", "<svg onload=alert(1)>", "refused", "html_js", True, extra=on),
+        _url("attention", "qr", "empty", "", "refused", "empty", True, extra=on),
+        _url("smoothing", "qr", "off", "0", "ok", "numeric", False, extra=on),
+        _url("smoothing", "qr", "without-present", "<b>0</b>", "ok", "html_js", ANY),  # ignored: mode is off
+    ]
+    # ---- predict-then-reveal, on every page
+    for page in ("home", "smoothing", "lookup", "attention"):
+        c.append(_url(page, "predict", "two", "2", "refused", "numeric", False))
+    c += [
+        _url("home", "predict", "markup", "<img src=x onerror=alert(1)>", "refused", "html_js", False),
+        _url("smoothing", "predict", "empty", "", "refused", "empty", False),
+        _url("lookup", "predict", "5000-ones", "1" * 5_000, "refused", "absurd_size", False),
+        _url("smoothing", "predict", "on", "1", "ok", "numeric", True, says="Predict, then reveal."),
+        _url("attention", "predict", "on", "true", "ok", "numeric", True, says="which token will token"),
     ]
     # ---- parameters no page knows: ignored, silently
     for page in ("home", "smoothing", "lookup", "attention"):
@@ -635,7 +651,7 @@ REQUIRED_KINDS = (
 
 # Every URL parameter of every page (the pages' public interface); a test checks each has cases.
 URL_KEYS = {
-    "home": ("present", "step"),  # the frame's, on every page
+    "home": ("present", "step", "qr", "predict"),  # the frame's, on every page
     "smoothing": ("src", "n", "noise", "seed", "sigma", "trunc", "t", "sigv", "col"),
     "lookup": ("q", "temp", "sim", "preset", "store"),
     "attention": ("view", "text", "text2", "layer", "head", "token", "sqrtd", "causal", "hide", "s1", "s2", "word",
