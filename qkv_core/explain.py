@@ -550,3 +550,31 @@ def spearman_scores(table: pd.DataFrame) -> pd.Series:
             scores[name] = float(stats.spearmanr(column, truth).statistic)
     series = pd.Series(scores, dtype=np.float64, name="spearman")
     return series.sort_values(ascending=False, na_position="last", kind="stable")
+
+
+@dataclass(frozen=True, eq=False)
+class SpareQuestion:
+    """Which of a few heads can go with the least change to the sentence embedding (predict, then reveal)."""
+
+    options: tuple[tuple[int, int], ...]  # 0-based (layer, head) offered, in layer-major order
+    change: tuple[float, ...]  # 1 − cosine when that option alone is switched off, as ``head_importance``
+    answer: tuple[int, int]  # the option whose removal changes the embedding least
+    largest: tuple[int, int]  # the option whose removal changes it most
+
+
+def spare_question(importance: np.ndarray, n_options: int = 4) -> SpareQuestion:
+    """Offer heads spread over the importance ranking (least, most, and evenly between) and say which can go.
+
+    ``importance`` is ``head_importance``'s (L, H). The options sit at evenly spaced ranks of the sorted
+    importance, so the least and the most important head are always among them, shown in layer-major order.
+    """
+    importance = np.asarray(importance, dtype=np.float64)
+    if importance.ndim != 2 or importance.size < 2 or not np.isfinite(importance).all():
+        raise ValueError(f"importance must be a finite (L, H) array of at least 2 heads, got shape {importance.shape}")
+    n = min(n_options, importance.size)
+    order = np.argsort(importance, axis=None, kind="stable")  # flat indices, least important first
+    ranks = np.unique(np.linspace(0, importance.size - 1, n).round().astype(int))
+    flat = sorted(int(order[r]) for r in ranks)  # layer-major
+    options = tuple(divmod(i, importance.shape[1]) for i in flat)
+    change = tuple(float(importance[o]) for o in options)
+    return SpareQuestion(options, change, options[int(np.argmin(change))], options[int(np.argmax(change))])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qkv_core import heads, retrieval, scaling, smoothing
+from qkv_core import explain, heads, retrieval, scaling, smoothing
 from qkv_ui.attention.common import Selection, md
 from qkv_ui.predict import Guess, ask, on
 
@@ -83,3 +83,20 @@ def top_weight(stats: scaling.SpreadStats) -> bool:
                f"{stats.top_weight_scaled:.2f}.",
                f"raw q·k spreads {stats.std_raw:.1f} wide (√{stats.d} = {np.sqrt(stats.d):.1f}), and the softmax "
                f"turns a score gap g into a weight ratio e^g; divided by √d the spread is {stats.std_scaled:.2f}.")
+
+
+def spare_head(importance: np.ndarray) -> bool:
+    """Knockout lab: which of four heads can go with the least change to the sentence embedding? True: draw the lab."""
+    if not on():
+        return True
+    q = explain.spare_question(importance)
+    name = lambda o: f"layer {o[0] + 1}, head {o[1] + 1}"  # noqa: E731
+    n = importance.size
+    return ask("knockout", f"Switch off one of these {len(q.options)} heads, alone. Which one changes the sentence "
+                           "embedding least? (The lab and its grid wait for Reveal.)",
+               [Guess("Your guess", q.answer, q.options, name)],
+               f"{name(q.answer).capitalize()}: 1 − cosine {min(q.change):.4f}; {name(q.largest)} moves it most, "
+               f"by {max(q.change):.4f}.",
+               f"each head adds its share through W_o to a residual stream that also carries every other head; "
+               f"here the {n} heads' single knockouts range from {importance.min():.4f} to {importance.max():.4f}, "
+               "so many can go with little change (Michel et al. 2019).")

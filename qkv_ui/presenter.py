@@ -80,6 +80,9 @@ STEPS: tuple[Step, ...] = (
     Step(ATTENTION, "With d = 1024, raw dot products spread about 32 wide and the softmax piles onto one key; "
                     "dividing by √d brings the spread back to 1.",
          {"view": "scaling", "d": "1024"}, focus="spread"),
+    Step(ATTENTION, "Ask the room: switch off one of these four heads alone; which one changes the sentence "
+                    "embedding least? Let them pick, then click Reveal and the knockout lab appears.",
+         {"view": "explain", PREDICT: "1"}, focus="predict-knockout"),
     Step(ATTENTION, "Switch off the ten heads that matter least on this sentence, all at once: the sentence embedding "
                     "keeps a cosine above 0.99, and the single most important head alone moves it more than all ten.",
          {"view": "explain", "off": "1.10,2.2,2.10,2.11,2.12,3.3,3.8,3.10,4.6,5.6"}, focus="knockout"),

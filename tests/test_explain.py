@@ -469,3 +469,14 @@ def test_importing_explain_leaves_scipy_stats_out() -> None:
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) is False
+
+
+def test_spare_question_offers_the_extremes_in_layer_major_order():
+    importance = np.array([[0.05, 0.001, 0.02], [0.3, 0.004, 0.01]])  # least (0, 1), most (1, 0)
+    q = explain.spare_question(importance)
+    assert q.options == tuple(sorted(q.options)) and len(q.options) == 4
+    assert (0, 1) in q.options and (1, 0) in q.options
+    assert q.answer == (0, 1) and q.largest == (1, 0)
+    assert q.change == tuple(importance[o] for o in q.options)
+    with pytest.raises(ValueError, match="shape"):
+        explain.spare_question(np.array([0.1, 0.2]))

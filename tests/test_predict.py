@@ -9,6 +9,7 @@ weight by a fresh Monte Carlo run in torch.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -59,6 +60,7 @@ def has_box(at, name: str) -> bool:
     (LOOKUP.script, {}, "lookup"),
     (ATTENTION.script, {}, "map"),
     (ATTENTION.script, {"view": "scaling"}, "scaling"),
+    (ATTENTION.script, {"view": "explain"}, "knockout"),
 ])
 def test_off_by_default_the_page_is_as_before(script, params, name):
     at = open_page(script, params)
@@ -247,3 +249,40 @@ def test_scaling_answer_follows_d(d):
 def test_scaling_bands_differ_across_d():
     bands = {int(np.searchsorted(TOP_BANDS, monte_carlo_top_weight(d), side="right")) for d in (2, 8, 1024)}
     assert len(bands) == 3
+
+
+# ---------------------------------------------------------------- knockout lab: which head can go
+
+
+def knockout_change(encoder, text: str, layer: int, head: int) -> float:
+    """1 − cosine of the sentence embedding with one head masked, computed with the public embed()."""
+    mask = np.ones((encoder.config.n_layers, encoder.config.n_heads), dtype=np.float32)
+    mask[layer, head] = 0.0
+    a, b = encoder.embed([text])[0], encoder.embed([text], head_mask=mask)[0]
+    return 1.0 - float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+@pytest.mark.parametrize("text", [TEXT, "The bank by the river was closed for the flood."])
+def test_knockout_answer_is_the_option_that_changes_the_embedding_least(encoder, text):
+    at = open_page(ATTENTION.script, {"predict": "1", "view": "explain", "text": text})
+    assert_clean(at)
+    assert "Which one changes the sentence embedding least?" in all_text(at)
+    assert not any(b.key == "explain-reset" for b in at.button), "the lab waits for Reveal"
+    options = at.button_group(key="predict-knockout-guess0").options
+    heads = [tuple(int(n) - 1 for n in re.findall(r"[0-9]+", str(o))) for o in options]
+    assert len(heads) == 4
+    changes = {h: knockout_change(encoder, text, *h) for h in heads}
+    best = min(changes, key=changes.get)
+    at.button_group(key="predict-knockout-guess0").set_value(best).run()
+    reveal(at, "knockout")
+    kind, answer = verdict(at)
+    assert kind == "success" and answer.startswith(f"**Right.** Layer {best[0] + 1}, head {best[1] + 1}:")
+    assert any(b.key == "explain-reset" for b in at.button), "revealed: the lab is drawn"
+
+
+def test_knockout_question_changes_with_the_text(encoder):
+    asked = []
+    for text in (TEXT, "Stocks fell sharply on Monday after the bank raised rates."):
+        at = open_page(ATTENTION.script, {"predict": "1", "view": "explain", "text": text})
+        asked.append(tuple(at.button_group(key="predict-knockout-guess0").options))
+    assert asked[0] != asked[1]

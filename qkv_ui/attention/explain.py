@@ -16,7 +16,7 @@ import streamlit as st
 from qkv_core import explain
 from qkv_core.encoder import Encoder, Trace
 from qkv_core.matrix import window
-from qkv_ui import charts, export, urlstate
+from qkv_ui import charts, export, moments, urlstate
 from qkv_ui.attention.common import WINDOW, md
 from qkv_ui.model import TraceCache
 from qkv_ui.stage import focus
@@ -204,6 +204,8 @@ def _knockout_lab(encoder: Encoder, trace: Trace) -> None:
                "head off alone changes the sentence embedding (1 − cosine).")
     off = st.session_state["off"]
     importance = _head_importance(path, text, encoder)  # (L, H)
+    if not moments.spare_head(importance):  # predict mode: the grid's colours give the answer away
+        return
     result = _knockout(path, text, off, encoder)
     box = focus("knockout")
     grid, side = box.columns([5, 2], vertical_alignment="center")
