@@ -9,8 +9,8 @@ nothing at all above it (desktop and the projector keep their layout):
   taps to the wrong cells.
 - ``for_phone`` (``qkv_ui.export.show_chart`` applies it to every chart it draws): chart text that
   Streamlit's theme or our builders make 11–12 px becomes 14 px. The sizes are Vega expressions of the
-  browser window's width, so the server needs no idea of the screen, and Vega lays the chart out
-  around the larger labels.
+  browser window's width (``on_phone``; chart builders use it too, e.g. for shorter labels), so the
+  server needs no idea of the screen, and Vega lays the chart out around the larger labels.
 """
 
 from __future__ import annotations
@@ -25,9 +25,14 @@ DESK_TEXT_PX = 11  # Vega's default size for text marks
 _ON_PHONE = f"windowSize()[0] > 0 && windowSize()[0] <= {PHONE_MAX_WIDTH}"  # no window (a file export): desk sizes
 
 
+def on_phone(phone: float, desk: float) -> dict:
+    """A Vega expression (for any chart property that takes one): ``phone`` in a phone-width window, else ``desk``."""
+    return {"expr": f"{_ON_PHONE} ? {phone} : {desk}"}
+
+
 def phone_px(desk_px: float) -> dict:
-    """A Vega expression: ``PHONE_TEXT_PX`` in a phone-width window if ``desk_px`` is smaller, else ``desk_px``."""
-    return {"expr": f"{_ON_PHONE} ? {max(desk_px, PHONE_TEXT_PX)} : {desk_px}"}
+    """A font size: at least ``PHONE_TEXT_PX`` in a phone-width window, ``desk_px`` elsewhere."""
+    return on_phone(max(desk_px, PHONE_TEXT_PX), desk_px)
 
 
 _PHONE_CONFIG = {
@@ -71,6 +76,10 @@ CSS = f"""
   }}
   [data-testid="stMain"] [data-testid="stFullScreenFrame"] > div:has(> [data-testid="stVegaLiteChart"]) {{
     max-width: 100%; overflow-x: auto; overflow-y: hidden; overscroll-behavior-x: contain;
+  }}
+  [data-testid="stMain"] [data-testid="stFullScreenFrame"] > div::-webkit-scrollbar {{ height: 6px; }}
+  [data-testid="stMain"] [data-testid="stFullScreenFrame"] > div::-webkit-scrollbar-thumb {{
+    background: rgba(128, 128, 128, 0.55); border-radius: 3px;
   }}
   [data-testid="stMain"] .katex-display {{ max-width: 100%; overflow-x: auto; overflow-y: hidden; }}
   [data-testid="stMain"] .katex {{ font-size: 1.3em; }}
