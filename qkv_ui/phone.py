@@ -42,13 +42,19 @@ _PHONE_CONFIG = {
 }
 
 
+_VIEWS_IN = ("layer", "hconcat", "vconcat", "concat", "spec")  # where a Vega-Lite view holds other views
+
+
 def _marks_for_phone(node: Any) -> Any:
-    """The spec tree with every text mark's explicit font size (in px) an expression of the window's width."""
+    """The view tree with every text mark's explicit font size (in px) an expression of the window's width.
+
+    Only views are copied (shallowly): encodings, params and data are shared with the spec passed in.
+    """
     if isinstance(node, list):
         return [_marks_for_phone(v) for v in node]
     if not isinstance(node, dict):
         return node
-    out = {k: (v if k in ("datasets", "params", "data") else _marks_for_phone(v)) for k, v in node.items()}
+    out = {**node, **{k: _marks_for_phone(node[k]) for k in _VIEWS_IN if k in node}}
     mark = out.get("mark")
     if isinstance(mark, dict) and mark.get("type") == "text" and isinstance(mark.get("fontSize"), (int, float)):
         out["mark"] = {**mark, "fontSize": phone_px(mark["fontSize"])}

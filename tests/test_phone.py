@@ -42,6 +42,13 @@ def test_heatmap_numbers_and_axis_labels_grow_to_14_px_on_a_phone_only():
     assert shown["datasets"] is spec["datasets"]  # data is passed on, not copied
 
 
+def test_every_panel_of_a_diagram_gets_phone_sizes():
+    spec = charts.product_diagram(np.eye(4), np.arange(4.0), np.arange(4.0), list("abcd"))
+    marks = list(_text_marks(for_phone(spec)))
+    assert len(marks) == 3  # numbers in W, v and W·v
+    assert all(_sizes(m["fontSize"]) == (PHONE_TEXT_PX, 11) for m in marks)
+
+
 def test_sizes_a_chart_sets_itself_are_kept():
     spec = {"mark": {"type": "text", "fontSize": 20}, "config": {"axis": {"labelFontSize": 16}}}
     shown = for_phone(spec)
