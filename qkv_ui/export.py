@@ -201,6 +201,8 @@ def for_projector(spec: dict) -> dict:
     out = _projected(spec, legend_px=int(height // 2) if isinstance(height, (int, float)) else PROJECTOR_MAX_HEIGHT)
     if isinstance(height, (int, float)):
         out["height"] = height
+    if isinstance(out.get("params"), list):  # a size fitted to a phone (qkv_ui.phone) would override these
+        out["params"] = [p for p in out["params"] if p.get("name") not in ("width", "height")]
     config = dict(out.get("config", {}))
     for part, fonts in _PROJECTOR_CONFIG.items():
         config[part] = {**config.get(part, {}), **fonts}

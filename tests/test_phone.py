@@ -68,3 +68,12 @@ def test_the_expression_reads_the_window_width():
 def test_svg_export_keeps_desk_sizes():
     svg = export.chart_svg(charts.heatmap(np.eye(3), ["a", "b", "c"], ["a", "b", "c"], cell=34)).decode()
     assert 'font-size="11px"' in svg and f'font-size="{PHONE_TEXT_PX}px"' not in svg
+
+
+def test_w_fits_a_phone_but_keeps_the_projector_size():
+    spec = charts.weight_matrix(np.eye(4), np.arange(4), 4, 1, title="W")
+    fit = {p["name"]: p["expr"] for p in spec["params"] if p["name"] in ("width", "height")}
+    assert fit.keys() == {"width", "height"} and all("windowSize()[0] - 32" in e for e in fit.values())
+    shown = export.for_projector(spec)
+    assert shown["height"] == export.PROJECTOR_MAX_HEIGHT  # capped for the projector, not overridden by the phone fit
+    assert not {p["name"] for p in shown["params"]} & {"width", "height"}

@@ -25,6 +25,9 @@ PAGES = [  # (path and query, heading, id)
     *((f"attention?view={view}", ATTENTION, f"attention-{view}") for view in ATTENTION_VIEWS),
 ]
 PHONES = {"390x844": (390, 844), "360x800": (360, 800)}
+# Charts redrawn to fit the screen instead of scrolling in a box (by the start of their description):
+# W on /smoothing, both of them, and the all-heads overview.
+FITTED = ("Gaussian W", "Content-aware W", "Small attention maps")
 
 # The page's own scroll box (Streamlit scrolls inside stMain) and the document: how wide they are drawn and how wide
 # their content reaches. A chart wider than the screen must scroll inside a box of its own instead.
@@ -132,8 +135,11 @@ def test_view_fits_a_phone(server, phone_page, shots, size, path, heading, name)
     width = PHONES[size][0]
     assert widths["doc"][0] <= widths["doc"][1] == width, f"the page scrolls sideways: {widths}"
     assert widths["main"][0] <= widths["main"][1], f"the main area scrolls sideways: {widths}"
-    trapped = [c for c in page.evaluate(WIDE_CHARTS) if not c[3] or c[2] > width]
+    wide = page.evaluate(WIDE_CHARTS)
+    trapped = [c for c in wide if not c[3] or c[2] > width]
     assert trapped == [], f"charts wider than the screen outside a scroll box of their own (label, width, box): {trapped}"
+    unfitted = [c for c in wide if c[0].startswith(FITTED)]
+    assert unfitted == [], f"charts that should fit the screen (label, width, box): {unfitted}"
 
     sidebar = page.locator('[data-testid="stSidebar"]')
     expect(page.get_by_test_id("stExpandSidebarButton")).to_be_visible()  # closed, and can be opened
