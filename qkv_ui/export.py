@@ -24,6 +24,7 @@ import pyarrow as pa
 import streamlit as st
 import vl_convert
 
+from qkv_ui.phone import for_phone
 from qkv_ui.presenter import PRESENT
 
 EXPORT_WIDTH = 720  # pixels for charts sized "container" (the page width), which a file does not have
@@ -200,6 +201,8 @@ def for_projector(spec: dict) -> dict:
     out = _projected(spec, legend_px=int(height // 2) if isinstance(height, (int, float)) else PROJECTOR_MAX_HEIGHT)
     if isinstance(height, (int, float)):
         out["height"] = height
+    if isinstance(out.get("params"), list):  # a size fitted to a phone (qkv_ui.phone) would override these
+        out["params"] = [p for p in out["params"] if p.get("name") not in ("width", "height")]
     config = dict(out.get("config", {}))
     for part, fonts in _PROJECTOR_CONFIG.items():
         config[part] = {**config.get(part, {}), **fonts}
@@ -213,11 +216,11 @@ def show_chart(
 ) -> Any:
     """Draw a chart (a Vega-Lite spec dict) with its row of download buttons under it.
 
-    In presenter mode the chart is drawn for a projector (``for_projector``); the downloads
-    stay as on the desk. ``chart_options`` go to ``st.vega_lite_chart``; returns what it returns.
+    In presenter mode the chart is drawn for a projector (``for_projector``), elsewhere with text that
+    grows to 14 px in a phone-wide window (``qkv_ui.phone.for_phone``); the downloads stay as on the desk. ``chart_options`` go to ``st.vega_lite_chart``; returns what it returns.
     """
     where = st if container is None else container
-    shown = for_projector(chart) if st.session_state.get(PRESENT) else chart
+    shown = for_projector(chart) if st.session_state.get(PRESENT) else for_phone(chart)
     event = where.vega_lite_chart(spec=shown, **chart_options)
     chart_downloads(chart, name, csv=csv, title=title, container=where)
     return event

@@ -30,7 +30,7 @@ from urllib.parse import quote, urlencode
 
 import streamlit as st
 
-from qkv_ui import predict, presenter, room, stage, urlstate
+from qkv_ui import phone, predict, presenter, room, stage, urlstate
 from qkv_ui.pages import STORY, PageInfo
 
 # A local image: a Material icon name here would make the browser fetch the favicon from a font CDN.
@@ -51,6 +51,7 @@ def run() -> None:
         for p in STORY
     }
     current = st.navigation(list(pages.values()), position="sidebar")
+    st.html(phone.CSS)  # phone width: wide charts scroll in their own box, not the page
     info = next(p for p in STORY if p.url_path == current.url_path)
     with st.sidebar:
         st.caption("QKV Explainer: attention, from a weighted average to a real transformer.")

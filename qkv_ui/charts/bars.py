@@ -8,6 +8,8 @@ import altair as alt
 import numpy as np
 import pyarrow as pa
 
+from qkv_ui.phone import on_phone
+
 from .palette import BAR_OUTLINE, LINE_COLORS, PART_COLORS, SEQUENTIAL
 from .template import compiled, filled
 
@@ -53,7 +55,9 @@ def _lookup_bars_template(score_title: str, bound: float) -> alt.TopLevelMixin:
 
     Dataset ``bars``: rank, key, score, weight; param ``pct``: key -> weight.
     """
-    y = alt.Y("key:N", title=None, sort=alt.EncodingSortField("rank"), axis=alt.Axis(labelLimit=240))
+    # On a phone the keys are cut shorter, so the score bars start on the screen (the chart scrolls sideways).
+    y = alt.Y("key:N", title=None, sort=alt.EncodingSortField("rank"),
+              axis=alt.Axis(labelLimit=alt.ExprRef(**on_phone(120, 240))))
     tooltip = [alt.Tooltip("key:N"), alt.Tooltip("score:Q", title=score_title, format=".4f"),
                alt.Tooltip("weight:Q", format=".4f")]
     base = alt.Chart(alt.NamedData("bars")).encode(tooltip=tooltip)

@@ -15,6 +15,8 @@ import altair as alt
 import numpy as np
 import pyarrow as pa
 
+from qkv_ui.phone import on_phone
+
 from .bars import MAX_LOOKUP_ROWS, top_rows
 from .palette import (DIVERGING, FOCUS_COLOR, LIGHT_HIGH_SCHEMES, NUMBER_ON_DARK, NUMBER_ON_LIGHT, SEQUENTIAL,
                       VALUES_SCHEME, VECTOR_SCHEME, ZERO_COLOR)
@@ -286,7 +288,11 @@ def _weight_matrix_template(b: int, title: str, select_rows: str | None, size: i
     ]
     if size / b >= 8:
         layers.append(focus.mark_rect(fill=None, stroke=FOCUS_COLOR, strokeWidth=2).encode(y=alt.Y("row:O")))
-    return alt.layer(*layers).properties(
+    # On a phone W is redrawn to fit the screen's width (less the page's 2 × 16 px margins), still square.
+    outer = size + AXIS_ROOM
+    fit = [alt.param(name=side, expr=on_phone(f"min({outer}, windowSize()[0] - 32)", outer)["expr"])
+           for side in ("width", "height")]
+    return alt.layer(*layers).add_params(*fit).properties(
         title=title, description=f"{title}: row i holds the weights that average the series into output step i; "
                                  "the focus step's row is marked")
 
