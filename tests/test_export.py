@@ -238,9 +238,9 @@ PAGES = [  # (id, script, URL parameters, file names (no extension) that must be
                                                    "scores", "scaled", "weights")],
      [f"qkv-attention-layer2-head7-{s}" for s in ("q", "k", "v", "output", "scores", "scaled", "weights")]),
     ("attention-heads", ATTENTION.script, {"view": "heads"},
-     ["qkv-attention-layer4-heads-2-12-8", "qkv-attention-layer4-head2-identity-vs-trained",
+     ["qkv-attention-layer4-heads-2-12-10", "qkv-attention-layer4-head2-identity-vs-trained",
       "qkv-attention-layer4-token10-joined", "qkv-attention-layer4-token10-projected"],
-     ["qkv-attention-layer4-heads-2-12-8",  # the chosen head, then two that differ from it, side by side
+     ["qkv-attention-layer4-heads-2-12-10",  # the chosen head, then two that differ from it, side by side
       "qkv-attention-layer4-head2-identity-vs-trained"]),
     ("attention-context", ATTENTION.script, {"view": "context"}, ["qkv-attention-context-cosine"],
      ["qkv-attention-context-cosine"]),
