@@ -7,7 +7,7 @@ import importlib
 
 from .common import RESULTS, write_results
 
-SUITES = ("app_server", "attention", "smoothing", "lookup", "load", "soak")
+SUITES = ("app_server", "attention", "smoothing", "lookup", "interaction", "load", "soak")
 
 
 def main() -> None:
