@@ -53,7 +53,8 @@ def heatmap_chart(
     value at which the numbers switch between black and white: ``heatmap_params`` fills them.
     Standalone, Streamlit sizes a chart to fit, so width and height include AXIS_ROOM for axes
     and legend; a ``panel`` of a concat is not fitted, so its size is its cells alone.
-    With ``highlight``, param ``<name>_hl`` names a row index to outline (its label in bold); -1 for none.
+    With ``highlight``, dataset ``<name>_hl`` (row) names the row to outline, its label in bold (no rows: none).
+    Data, not a param: moving the highlight updates the chart in place instead of rebuilding it.
     """
     n_rows, n_cols = shape
     # Titles stay short: a title wider than the chart squeezes the plot.
@@ -69,7 +70,7 @@ def heatmap_chart(
     # Labels a cell cannot hold without touching its neighbours' (under ~13 px) are thinned out by Vega.
     x_axis = alt.Axis(labelExpr=f"{cols}[datum.value]", labelAngle=label_angle, labelLimit=LABEL_LIMIT,
                       labelOverlap=n_cols > 40 or width - AXIS_ROOM < 13 * n_cols, orient="top") if col_axis else None
-    bold = dict(labelFontWeight=alt.expr(f"datum.value == {hl} ? 'bold' : 'normal'")) if highlight else {}
+    bold = dict(labelFontWeight=alt.expr(f"indata('{hl}', 'row', datum.value) ? 'bold' : 'normal'")) if highlight else {}
     y_axis = alt.Axis(labelExpr=f"{rows}[datum.value]", labelLimit=LABEL_LIMIT,
                       labelOverlap=n_rows > 40 or height - AXIS_ROOM < 13 * n_rows, **bold) if row_axis else None
     base = alt.Chart(alt.NamedData(name)).encode(
@@ -102,9 +103,9 @@ def heatmap_chart(
         )
         chart = alt.layer(chart, text).add_params(alt.param(name=mid, value=0.0))
     if highlight:  # an outline around the chosen row, drawn over the cells
-        outline = base.mark_rect(fill=None, stroke=FOCUS_COLOR, strokeWidth=2.5).transform_filter(
-            f"datum.row == {hl}")
-        chart = alt.layer(chart, outline).add_params(alt.param(name=hl, value=-1))
+        outline = alt.Chart(alt.NamedData(hl)).mark_rect(fill=None, stroke=FOCUS_COLOR, strokeWidth=2.5).encode(
+            x=alt.value(0), x2=alt.value("width"), y=alt.Y("row:O"))
+        chart = alt.layer(chart, outline)
     description = description or title or f"Heatmap of {value_title}: {row_title} down, {col_title} across"
     size = dict(width=cell * n_cols, height=(row_cell or cell) * n_rows) if panel else dict(width=width, height=height)
     chart = chart.properties(description=description, **size)
@@ -157,7 +158,7 @@ def heatmap(
     ``options`` are ``heatmap_chart``'s (row_title, col_title, value_title, show_numbers, scheme,
     domain, cell, ...). Numbers are shown by default in up to MAX_NUMBER_CELLS cells of >= 30 px.
     Title and description are set per call: a text naming the head does not make a new layout.
-    ``highlight_row`` outlines that row and bolds its label (a param: moving it does not make a new layout).
+    ``highlight_row`` outlines that row and bolds its label (dataset ``cells_hl``: moving it keeps the layout).
     """
     m = np.asarray(matrix, dtype=float)
     if m.ndim != 2:
@@ -174,7 +175,8 @@ def heatmap(
     template = _heatmap_template(m.shape, tuple(sorted(options.items())))
     spec = filled_panels(template, {"cells": (m, rows, cols, options.get("domain"))})
     if highlight_row is not None:
-        spec["params"] = [{**p, "value": int(highlight_row)} if p["name"] == "cells_hl" else p for p in spec["params"]]
+        spec["datasets"]["cells_hl"] = pa.table({"row": pa.array([int(highlight_row)] if highlight_row >= 0 else [],
+                                                                 pa.int64())})
     if title:
         spec["title"] = title
     if description or title:
