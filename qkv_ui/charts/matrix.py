@@ -18,7 +18,7 @@ import pyarrow as pa
 from .bars import MAX_LOOKUP_ROWS, top_rows
 from .palette import (DIVERGING, FOCUS_COLOR, LIGHT_HIGH_SCHEMES, NUMBER_ON_DARK, NUMBER_ON_LIGHT, SEQUENTIAL,
                       VALUES_SCHEME, VECTOR_SCHEME)
-from .raster import OVERVIEW_MIN_PIXELS, png_data_url, viridis
+from .raster import OVERVIEW_MIN_PIXELS, png_data_url, viridis_quick
 from .template import compiled, filled, names, numbers
 
 MAX_NUMBER_CELLS = 400  # print numbers inside cells only up to this many cells
@@ -319,12 +319,12 @@ def weight_matrix(
     small = np.asarray(small, dtype=float)  # (B, B)
     top = float(small.max()) if small.size and small.max() > 0 else 1.0
     zoom = -(-OVERVIEW_MIN_PIXELS // len(labels))  # each cell at least zoom x zoom pixels: crisp where smoothed
-    pixels = viridis(small / top).repeat(zoom, axis=0).repeat(zoom, axis=1)  # (B*zoom, B*zoom, 3)
+    pixels = viridis_quick(small / top).repeat(zoom, axis=0).repeat(zoom, axis=1)  # (B*zoom, B*zoom, 3)
     row = int(np.searchsorted(starts, focus, side="right") - 1)
     b = np.arange(len(labels))
     return filled(_weight_matrix_template(len(labels), title, select_rows, size),
                   label_params("cells", labels, labels),
-                  picture=pa.table({"url": [png_data_url(pixels)]}),
+                  picture=pa.table({"url": [png_data_url(pixels, level=1)]}),  # every σ move: fast over small
                   rows=pa.table({"row": b, "label": names(b, labels)}),
                   scale=pa.table({"weight": [0.0, top]}), outline=pa.table({"row": [row]}))
 
