@@ -316,7 +316,7 @@ def weight_matrix(
     ``select_rows``, a click on a row is reported as selection ``select_rows``, field ``row``.
     """
     labels = block_labels(starts, n)
-    small = np.asarray(small, dtype=float)  # (B, B)
+    small = np.nan_to_num(np.asarray(small, dtype=float), nan=0.0, posinf=0.0, neginf=0.0)  # (B, B), painted
     top = float(small.max()) if small.size and small.max() > 0 else 1.0
     zoom = -(-OVERVIEW_MIN_PIXELS // len(labels))  # each cell at least zoom x zoom pixels: crisp where smoothed
     pixels = viridis_quick(small / top).repeat(zoom, axis=0).repeat(zoom, axis=1)  # (B*zoom, B*zoom, 3)
