@@ -7,7 +7,8 @@ import importlib
 
 from .common import RESULTS, write_results
 
-SUITES = ("app_server", "attention", "explain", "smoothing", "lookup", "load", "soak", "audience", "audience_check")
+SUITES = ("app_server", "attention", "explain", "smoothing", "lookup", "interaction", "load", "soak", "audience",
+          "audience_check")
 
 
 def main() -> None:

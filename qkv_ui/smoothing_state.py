@@ -49,7 +49,7 @@ def refuse(message: str) -> None:
 def pick_focus(key: str, sel: str, starts: np.ndarray, n: int) -> None:
     """W heatmap click: focus on the middle step of the clicked row's block."""
     picked = st.session_state[key]["selection"]
-    chosen = picked.get(sel) or picked.get(f"{sel}_bg") or []
+    chosen = picked.get(sel) or []
     if chosen:
         b = int(chosen[0]["row"])
         st.session_state["t"] = int(starts[b] + (np.append(starts, n)[b + 1] - 1 - starts[b]) // 2)

@@ -260,18 +260,16 @@ def test_every_colour_a_chart_uses_is_named_in_the_palette():
     assert palette.ZERO_COLOR == "#%02x%02x%02x" % tuple(charts.viridis(0.0))
 
 
-def test_heatmap_highlighted_row_is_a_param_of_one_layout() -> None:
+def test_heatmap_highlighted_row_is_data_of_one_layout() -> None:
     m = np.eye(4)
     a = charts.heatmap(m, list("abcd"), list("abcd"), highlight_row=1)
     b = charts.heatmap(m, list("abcd"), list("abcd"), highlight_row=3)
-    value = {p["name"]: p.get("value") for p in a["params"]}
-    assert value["cells_hl"] == 1
-    assert {p["name"]: p.get("value") for p in b["params"]}["cells_hl"] == 3
-    assert {k: v for k, v in a.items() if k not in ("params", "datasets")} == \
-        {k: v for k, v in b.items() if k not in ("params", "datasets")}  # same compiled layout
-    outline = [layer for layer in a["layer"] if layer.get("transform")]
-    assert outline and outline[0]["transform"] == [{"filter": "datum.row == cells_hl"}]
-    assert all(p["name"] != "cells_hl" for p in charts.heatmap(m).get("params", []))  # no highlight: no param
+    assert a["datasets"]["cells_hl"]["row"].to_pylist() == [1]
+    assert b["datasets"]["cells_hl"]["row"].to_pylist() == [3]
+    assert {k: v for k, v in a.items() if k != "datasets"} == {k: v for k, v in b.items() if k != "datasets"}
+    outline = [layer for layer in a["layer"] if layer.get("data") == {"name": "cells_hl"}]
+    assert outline and outline[0]["mark"]["stroke"]
+    assert "cells_hl" not in charts.heatmap(m)["datasets"]  # no highlight: no outline
     alt.LayerChart.from_dict({k: v for k, v in a.items() if k != "datasets"})  # valid Vega-Lite
 
 

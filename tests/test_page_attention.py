@@ -1,6 +1,7 @@
 """AppTest: /attention renders the real model's attention and follows its controls and URL."""
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from qkv_core.encoder import load_pretrained
@@ -315,8 +316,17 @@ def test_every_view_copes_with_512_tokens(view):
 WIDE = DEFAULT_TEXT.replace("tired", "wide")
 
 
-def _detail_spec(at):
-    return next(s for s in chart_specs(at) if any(p["name"] == "cells_hl" for p in s.get("params", [])))
+def _highlights(at) -> list[int | None]:
+    """Per chart on the page, the row its highlight outlines (dataset ``cells_hl``); None without one."""
+    out = []
+    for el in at.get("vega_lite_chart"):
+        data = {d.name: pa.ipc.open_stream(d.data.data).read_all() for d in el.proto.datasets}
+        out.append(data["cells_hl"]["row"].to_pylist()[0] if "cells_hl" in data else None)
+    return out
+
+
+def _detail_highlight(at) -> int:
+    return next(h for h in _highlights(at) if h is not None)
 
 
 def test_flagship_compares_the_head_on_the_wide_sentence_with_measured_numbers(encoder):
@@ -362,10 +372,9 @@ def test_default_map_caption_measures_parking_on_the_markers(encoder):
 
 def test_detail_map_outlines_the_query_row_and_follows_it():
     at = open_page(PAGE)
-    hl = {p["name"]: p.get("value") for p in _detail_spec(at)["params"]}["cells_hl"]
-    assert hl == 10
+    assert _detail_highlight(at) == 10
     _token_pills(at).set_value(5).run()
-    assert {p["name"]: p.get("value") for p in _detail_spec(at)["params"]}["cells_hl"] == 5
+    assert _detail_highlight(at) == 5
 
 
 @pytest.mark.parametrize("token, where", [(3, "the window starts at the beginning of the text"),
@@ -376,9 +385,8 @@ def test_window_caption_says_where_the_window_is(token, where):
     text = all_text(at)
     assert "centred" not in text
     assert f"before the query token {token}" in text and where in text
-    spec = _detail_spec(at)
     start = int(text.split("Showing tokens ")[1].split("–")[0])
-    assert {p["name"]: p.get("value") for p in spec["params"]}["cells_hl"] == token - start
+    assert _detail_highlight(at) == token - start
 
 
 def test_step_view_shows_the_values_being_mixed(encoder):
@@ -407,8 +415,7 @@ def test_step_view_matrices_run_in_the_order_of_the_computation():
     titles = [s.get("title") for s in chart_specs(at) if s.get("title")]
     order = ["1 · Q", "1 · K", "2 · QKᵀ", "3 · ÷ √", "4 · softmax", "5 · V", "6 · output"]
     assert [next(i for i, t in enumerate(titles) if t.startswith(o)) for o in order] == list(range(len(order)))
-    highlighted = {t: {p["name"]: p.get("value") for p in s["params"]}.get("cells_hl")
-                   for s in chart_specs(at) if (t := s.get("title"))}
+    highlighted = {t: h for s, h in zip(chart_specs(at), _highlights(at)) if (t := s.get("title"))}
     assert [highlighted[t] for t in titles] == [4, None, 4, 4, 4, None, 4]
 
 

@@ -8,9 +8,11 @@ import pytest
 
 from qkv_core.series import load_real_series, synthetic_series
 from qkv_core.smoothing import content_aware_smooth, smooth
+from qkv_ui import charts
 from qkv_ui.pages import SMOOTHING
 
 from .apptest_util import all_text, assert_clean, chart_specs, open_page
+from .test_charts import decode_png
 
 SCRIPT = SMOOTHING.script
 URL_KEYS = {"src", "n", "noise", "seed", "sigma", "trunc", "t", "sigv", "col"}
@@ -225,26 +227,32 @@ def test_focus_step_past_the_end_moves_to_the_middle_with_a_note():
 def test_long_series_send_at_most_200_by_200_cells_and_thin_lines():
     at = page({"n": "5000", "sigma": "50", "trunc": "6"})
     for chart in (2, 6):
-        cells = datasets(at, chart)["cells"]
-        assert cells.num_rows <= 200 * 200
-        assert max(cells["row"].to_pylist()) < 200 and max(cells["col"].to_pylist()) < 200
+        data = datasets(at, chart)
+        assert data["rows"].num_rows == 200  # W drawn as 200 × 200 blocks: one image, 200 rows to click
+        assert decode_png(data["picture"]["url"][0].as_py()).shape == (200, 200, 3)
     assert datasets(at, 0)["lines"].num_rows <= 2 * 801
     assert "each cell shows the average of a 25 × 25 block" in all_text(at)
 
 
 def test_a_full_matrix_is_still_capped():
-    at = page({"sigma": "50", "trunc": "6"})  # n = 200, reach beyond the series: no zero cell at all
-    cells = datasets(at, 2)["cells"]
-    assert cells.num_rows == 200 * 200
-    row = cells.to_pandas().groupby("row")["value"].sum()
-    np.testing.assert_allclose(row, 1.0)  # every row of W sums to 1
+    at = page({"sigma": "50", "trunc": "6"})  # n = 200, reach beyond the series: no zero weight at all
+    data = datasets(at, 2)
+    pixels = decode_png(data["picture"]["url"][0].as_py())
+    assert pixels.shape == (200, 200, 3)
+    palette = charts.viridis(np.linspace(0.0, 1.0, 1024)).astype(int)  # (1024, 3)
+    level = np.abs(pixels.astype(int)[:, :, None, :] - palette).sum(axis=-1).argmin(axis=-1)  # (200, 200) colour -> t
+    assert (level.diagonal() == level.max(axis=1)).all()  # every row is a bump peaking at its own step
+    assert (level > 0).mean() > 0.5  # reaching far along its row (no band)
+    assert data["scale"]["weight"].to_pylist()[0] == 0.0  # the legend still starts at 0
 
 
-def test_banded_matrix_sends_only_its_band():
+def test_banded_matrix_paints_zero_outside_its_band():
     at = page({"n": "2000", "sigma": "4"})
-    cells = datasets(at, 2)["cells"].to_pandas()
-    assert len(cells) < 2000  # 200 × 200 blocks, of which only the diagonal band is non-zero
-    assert (cells["value"] == 0).sum() == 1  # one zero cell pins the colour scale at 0
+    data = datasets(at, 2)
+    pixels = decode_png(data["picture"]["url"][0].as_py())  # 200 × 200 blocks, only the diagonal band non-zero
+    zero = (pixels == charts.viridis(0.0)).all(axis=-1)
+    assert zero[0, -1] and zero[-1, 0] and not zero[100, 100]
+    assert zero.mean() > 0.9
 
 
 # ------------------------------------------------------------------ uploads

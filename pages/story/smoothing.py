@@ -88,7 +88,7 @@ w_labels = charts.block_labels(starts, n)  # W's index labels as displayed (bloc
 export.show_chart(charts.weight_matrix(w_small, starts, n, t, title="Gaussian W", select_rows="wrow"),
                   "qkv-smoothing-w-gaussian", csv=export.CsvTable(w_small, w_labels, w_labels, W_CORNER),
                   container=left, key="wmap", on_select=lambda: pick_focus("wmap", "wrow", starts, n),
-                  selection_mode=["wrow", "wrow_bg"], width="content")
+                  selection_mode="wrow", width="content")
 right.markdown(f"Row *i* of W holds the weights that make smoothed step *i*; row {t} (marked) is the bump above. "
                "Multiply W by the column of values and you get the whole smoothed line at once.")
 r, clipped = gauss.radius, gauss.clipped
@@ -130,7 +130,7 @@ left, right = st.columns([3, 2])
 export.show_chart(charts.weight_matrix(aware.matrix, starts, n, t, title="Content-aware W", select_rows="arow"),
                   "qkv-smoothing-w-content-aware", csv=export.CsvTable(aware.matrix, w_labels, w_labels, W_CORNER),
                   container=left, key="amap", on_select=lambda: pick_focus("amap", "arow", starts, n),
-                  selection_mode=["arow", "arow_bg"], width="content")
+                  selection_mode="arow", width="content")
 right.markdown("**Same picture, new rule: the rows now differ.** Each point's own value picks the neighbours that "
                "count, so a point beside an edge leans away from it.")
 right.markdown("That is the first step toward queries and keys: each point asks *who is like me?* Here a "

@@ -68,9 +68,10 @@ def map_view(encoder: Encoder, sel: Selection) -> None:
         row_title="query: this token looks…", col_title="…at this key", value_title="weight", domain=(0.0, 1.0),
         cell=34 if stop - start <= 16 else 20 if stop - start <= 40 else 12, select_rows="row",
         highlight_row=sel.token - start,
-        description=f"Attention weights of layer {sel.layer + 1}, head {sel.head + 1}: queries down, keys across",
+        description="Attention weights of the head named above: queries down, keys across",  # the same every rerun
     )
     export.show_chart(detail, sel.file_name(), csv=export.CsvTable(s.weights, labels, labels, "query \\ key"),
+                      title=f"Attention weights of layer {sel.layer + 1}, head {sel.head + 1}",  # the file's title
                       key="detail", on_select=lambda: _pick_query(start), selection_mode="row", width="content")
     if (start, stop) != (0, T):
         st.caption(_window_caption(s, T))

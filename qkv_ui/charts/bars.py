@@ -53,7 +53,7 @@ def attention_row(weights: np.ndarray, labels: list[str], max_bars: int = 40) ->
 def _lookup_bars_template(score_title: str, bound: float) -> alt.TopLevelMixin:
     """Similarity (left, on the fixed axis [-bound, bound]) and softmax weight (right) per key, in ``rank`` order.
 
-    Dataset ``bars``: rank, key, score, weight; param ``pct``: key -> weight.
+    Dataset ``bars``: rank, key, score, weight, and ``shown`` ("<weight as %>|<key>"), the right panel's rows.
     """
     # On a phone the keys are cut shorter, so the score bars start on the screen (the chart scrolls sideways).
     y = alt.Y("key:N", title=None, sort=alt.EncodingSortField("rank"),
@@ -65,15 +65,16 @@ def _lookup_bars_template(score_title: str, bound: float) -> alt.TopLevelMixin:
     x = alt.X("score:Q", title=score_title, scale=alt.Scale(domain=[-bound, bound], nice=False, clamp=True))
     left = base.mark_bar(color=LINE_COLORS["raw"]).encode(x=x, y=y).properties(
         width=240, height=alt.Step(22), title="score")
-    # Each weight is printed as an axis label (param ``pct``: key -> weight): axis labels take the
-    # theme's text colour, a text mark would keep one colour on light and dark backgrounds alike.
-    y_pct = alt.Y("key:N", title=None, sort=alt.EncodingSortField("rank"),
-                  axis=alt.Axis(orient="right", labelExpr="format(pct[datum.value], '.0%')"))
+    # Each weight is printed as an axis label (the part of ``shown`` before "|"): axis labels take the
+    # theme's text colour, a text mark would keep one colour on light and dark backgrounds alike. The
+    # weights travel as data, not as a param: a new temperature updates the chart without rebuilding it.
+    y_pct = alt.Y("shown:N", title=None, sort=alt.EncodingSortField("rank"),
+                  axis=alt.Axis(orient="right", labelExpr="slice(datum.value, 0, indexof(datum.value, '|'))"))
     right = base.mark_bar(stroke=BAR_OUTLINE, strokeWidth=1).encode(
         x=alt.X("weight:Q", title="softmax weight", scale=alt.Scale(domain=[0, 1])), y=y_pct,
         color=alt.Color("weight:Q", scale=alt.Scale(scheme=SEQUENTIAL, domain=[0, 1]), legend=None),
     ).properties(width=200, height=alt.Step(22), title="weight")
-    return alt.hconcat(left, right, spacing=24).add_params(alt.param(name="pct", value={})).properties(
+    return alt.hconcat(left, right, spacing=24).resolve_scale(y="independent").properties(
         description="Similarity of the query to each key (best first) and the softmax weight it gets",
     )
 
@@ -92,9 +93,9 @@ def lookup_bars(
     bound = float(f"{bound:.3g}") if bound > 0 else 1.0  # 3 digits: one template per similarity, not per query
     idx = top_rows(scores, max_rows)
     data = pa.table({"rank": np.arange(idx.size), "key": [str(keys[i]) for i in idx],
-                     "score": scores[idx], "weight": weights[idx]})
-    pct = {str(keys[i]): float(weights[i]) for i in idx}
-    return filled(_lookup_bars_template(score_title, bound), {"pct": pct}, bars=data)
+                     "score": scores[idx], "weight": weights[idx],
+                     "shown": [f"{weights[i]:.0%}|{keys[i]}" for i in idx]})  # unique: one row per key
+    return filled(_lookup_bars_template(score_title, bound), bars=data)
 
 
 @compiled(maxsize=8)

@@ -19,7 +19,8 @@ from qkv_ui.phone import on_phone
 
 from .bars import MAX_LOOKUP_ROWS, top_rows
 from .palette import (DIVERGING, FOCUS_COLOR, LIGHT_HIGH_SCHEMES, NUMBER_ON_DARK, NUMBER_ON_LIGHT, SEQUENTIAL,
-                      VALUES_SCHEME, VECTOR_SCHEME, ZERO_COLOR)
+                      VALUES_SCHEME, VECTOR_SCHEME)
+from .raster import OVERVIEW_MIN_PIXELS, png_data_url, viridis_quick
 from .template import compiled, filled, names, numbers
 
 MAX_NUMBER_CELLS = 400  # print numbers inside cells only up to this many cells
@@ -54,7 +55,8 @@ def heatmap_chart(
     value at which the numbers switch between black and white: ``heatmap_params`` fills them.
     Standalone, Streamlit sizes a chart to fit, so width and height include AXIS_ROOM for axes
     and legend; a ``panel`` of a concat is not fitted, so its size is its cells alone.
-    With ``highlight``, param ``<name>_hl`` names a row index to outline (its label in bold); -1 for none.
+    With ``highlight``, dataset ``<name>_hl`` (row) names the row to outline, its label in bold (no rows: none).
+    Data, not a param: moving the highlight updates the chart in place instead of rebuilding it.
     """
     n_rows, n_cols = shape
     # Titles stay short: a title wider than the chart squeezes the plot.
@@ -70,7 +72,7 @@ def heatmap_chart(
     # Labels a cell cannot hold without touching its neighbours' (under ~13 px) are thinned out by Vega.
     x_axis = alt.Axis(labelExpr=f"{cols}[datum.value]", labelAngle=label_angle, labelLimit=LABEL_LIMIT,
                       labelOverlap=n_cols > 40 or width - AXIS_ROOM < 13 * n_cols, orient="top") if col_axis else None
-    bold = dict(labelFontWeight=alt.expr(f"datum.value == {hl} ? 'bold' : 'normal'")) if highlight else {}
+    bold = dict(labelFontWeight=alt.expr(f"indata('{hl}', 'row', datum.value) ? 'bold' : 'normal'")) if highlight else {}
     y_axis = alt.Axis(labelExpr=f"{rows}[datum.value]", labelLimit=LABEL_LIMIT,
                       labelOverlap=n_rows > 40 or height - AXIS_ROOM < 13 * n_rows, **bold) if row_axis else None
     base = alt.Chart(alt.NamedData(name)).encode(
@@ -103,9 +105,9 @@ def heatmap_chart(
         )
         chart = alt.layer(chart, text).add_params(alt.param(name=mid, value=0.0))
     if highlight:  # an outline around the chosen row, drawn over the cells
-        outline = base.mark_rect(fill=None, stroke=FOCUS_COLOR, strokeWidth=2.5).transform_filter(
-            f"datum.row == {hl}")
-        chart = alt.layer(chart, outline).add_params(alt.param(name=hl, value=-1))
+        outline = alt.Chart(alt.NamedData(hl)).mark_rect(fill=None, stroke=FOCUS_COLOR, strokeWidth=2.5).encode(
+            x=alt.value(0), x2=alt.value("width"), y=alt.Y("row:O"))
+        chart = alt.layer(chart, outline)
     description = description or title or f"Heatmap of {value_title}: {row_title} down, {col_title} across"
     size = dict(width=cell * n_cols, height=(row_cell or cell) * n_rows) if panel else dict(width=width, height=height)
     chart = chart.properties(description=description, **size)
@@ -158,7 +160,7 @@ def heatmap(
     ``options`` are ``heatmap_chart``'s (row_title, col_title, value_title, show_numbers, scheme,
     domain, cell, ...). Numbers are shown by default in up to MAX_NUMBER_CELLS cells of >= 30 px.
     Title and description are set per call: a text naming the head does not make a new layout.
-    ``highlight_row`` outlines that row and bolds its label (a param: moving it does not make a new layout).
+    ``highlight_row`` outlines that row and bolds its label (dataset ``cells_hl``: moving it keeps the layout).
     """
     m = np.asarray(matrix, dtype=float)
     if m.ndim != 2:
@@ -175,7 +177,8 @@ def heatmap(
     template = _heatmap_template(m.shape, tuple(sorted(options.items())))
     spec = filled_panels(template, {"cells": (m, rows, cols, options.get("domain"))})
     if highlight_row is not None:
-        spec["params"] = [{**p, "value": int(highlight_row)} if p["name"] == "cells_hl" else p for p in spec["params"]]
+        spec["datasets"]["cells_hl"] = pa.table({"row": pa.array([int(highlight_row)] if highlight_row >= 0 else [],
+                                                                 pa.int64())})
     if title:
         spec["title"] = title
     if description or title:
@@ -263,38 +266,49 @@ def block_labels(starts: np.ndarray, n: int) -> tuple[str, ...]:
 
 @compiled(maxsize=8)
 def _weight_matrix_template(b: int, title: str, select_rows: str | None, size: int) -> alt.TopLevelMixin:
-    """The heatmap of a B × B weight matrix (dataset ``cells``; dataset ``rows``: row = 0..B-1) with
-    one row marked (dataset ``outline``: row)."""
-    picture = heatmap_chart(
-        (b, b), "cells", row_title="output step i", col_title="input step j", value_title="weight", cell=size / b,
-        max_size=size, select_rows=select_rows,
-        description="Weight matrix W: row i holds the weights that average the series into output step i",
-    )
-    # Cells of weight 0 are not sent (W is banded): a backdrop in the colour of 0 stands in for them,
-    # with full-width row bands on it that take clicks too (as selection ``<select_rows>_bg``).
-    backdrop = alt.Chart(alt.Data(values=[{}])).mark_rect(color=ZERO_COLOR).encode(
-        x=alt.value(0), x2=alt.value("width"), y=alt.value(0), y2=alt.value("height"))
-    bands = alt.Chart(alt.NamedData("rows")).mark_rect(color=ZERO_COLOR).encode(
-        x=alt.value(0), x2=alt.value("width"), y=alt.Y("row:O"))
-    if select_rows is not None:
-        bands = bands.add_params(
-            alt.selection_point(name=f"{select_rows}_bg", fields=["row"], on="click", clear=False))
+    """A B × B weight matrix as one image (dataset ``picture``: url) under B row bands (dataset ``rows``:
+    row, label) that carry the axes, the hover and the clicks, the focus row marked (dataset ``outline``: row)
+    and the colour legend (dataset ``scale``: weight, 0 and the largest weight).
+
+    One image mark, not up to B × B rects: a σ move repaints one picture instead of re-encoding thousands
+    of cells, and nothing in this layout depends on the numbers (data-only updates, no re-embed).
+    """
+    rows, cols = "cells_rows", "cells_cols"  # axis labels (params): block labels when n is large
+    overlap = b > 40 or size < 13 * b
+    y = alt.Y("row:O", title="output step i",
+              axis=alt.Axis(labelExpr=f"{rows}[datum.value]", labelLimit=LABEL_LIMIT, labelOverlap=overlap))
+    x = alt.X("row:O", title="input step j", axis=alt.Axis(labelExpr=f"{cols}[datum.value]", labelAngle=-60,
+                                                           labelLimit=LABEL_LIMIT, labelOverlap=overlap, orient="top"))
+    whole = dict(x=alt.value(0), x2=alt.value("width"), y=alt.value(0), y2=alt.value("height"))
+    picture = alt.Chart(alt.NamedData("picture")).mark_image(aspect=False, smooth=False).encode(url="url:N", **whole)
+    axes = alt.Chart(alt.NamedData("rows")).mark_rect(opacity=0).encode(x=x, y=y)  # the grid both axes label
+    legend = alt.Chart(alt.NamedData("scale")).mark_rect(opacity=0).encode(
+        x=alt.value(0), x2=alt.value(0), y=alt.value(0), y2=alt.value(0),
+        color=alt.Color("weight:Q", title="weight", scale=alt.Scale(scheme=SEQUENTIAL, nice=False),
+                        legend=alt.Legend(gradientLength=max(80, min(200, size - 20)))))
     # The focus row: pointers on both sides, and an outline when rows are tall enough not to hide it.
     focus = alt.Chart(alt.NamedData("outline"))
-    layers = [backdrop, bands, picture] + [
+    layers = [picture, axes, legend] + [
         focus.mark_point(shape=shape, filled=True, size=110, opacity=1, color=FOCUS_COLOR, xOffset=offset).encode(
             x=alt.value(edge), y=alt.Y("row:O"))
         for shape, edge, offset in (("triangle-left", "width", 9), ("triangle-right", 0, -9))
     ]
     if size / b >= 8:
-        layers.append(focus.mark_rect(fill=None, stroke=FOCUS_COLOR, strokeWidth=2).encode(y=alt.Y("row:O")))
-    # On a phone W is redrawn to fit the screen's width (less the page's 2 × 16 px margins), still square.
-    outer = size + AXIS_ROOM
-    fit = [alt.param(name=side, expr=on_phone(f"min({outer}, windowSize()[0] - 32)", outer)["expr"])
+        layers.append(focus.mark_rect(fill=None, stroke=FOCUS_COLOR, strokeWidth=2).encode(
+            x=alt.value(0), x2=alt.value("width"), y=alt.Y("row:O")))
+    # Full-width row bands on top, invisible: a hover names the row, a click on it is selection ``select_rows``.
+    bands = alt.Chart(alt.NamedData("rows")).mark_rect(opacity=0).encode(
+        x=alt.value(0), x2=alt.value("width"), y=alt.Y("row:O"), tooltip=[alt.Tooltip("label:N", title="output step i")])
+    if select_rows is not None:
+        bands = bands.add_params(alt.selection_point(name=select_rows, fields=["row"], on="click", clear=False))
+    # On a phone W is redrawn to fit the screen's width (less the page's 2 × 16 px margins and the axes), still square.
+    fit = [alt.param(name=side, expr=on_phone(f"min({size}, windowSize()[0] - 32 - {AXIS_ROOM})", size)["expr"])
            for side in ("width", "height")]
-    return alt.layer(*layers).add_params(*fit).properties(
-        title=title, description=f"{title}: row i holds the weights that average the series into output step i; "
-                                 "the focus step's row is marked")
+    return alt.layer(*layers, bands).add_params(alt.param(name=rows, value=[]), alt.param(name=cols, value=[]),
+                                                *fit).properties(
+        title=title,
+        description=f"{title}: row i holds the weights that average the series into output step i; "
+                    "the focus step's row is marked")
 
 
 def weight_matrix(
@@ -304,21 +318,21 @@ def weight_matrix(
     """W as the matrix picture (block-averaged when long), the focus step's row marked.
 
     ``small`` (B, B) and ``starts`` (B,) as returned by qkv_core.smoothing.downsampled_*_weights.
-    With ``select_rows``, a click on a row is reported as selection ``select_rows`` (on a
-    cell of weight > 0) or ``select_rows + "_bg"`` (elsewhere in the row), field ``row``.
+    Painted as one image, viridis from 0 to the largest weight (the legend's range). With
+    ``select_rows``, a click on a row is reported as selection ``select_rows``, field ``row``.
     """
     labels = block_labels(starts, n)
-    small = np.asarray(small, dtype=float)  # (B, B)
-    flat = np.flatnonzero(small)
-    if flat.size < small.size:  # keep one zero cell, so the colour scale still starts at 0
-        flat = np.append(flat, np.flatnonzero(small == 0)[0])
-    rows, cols = np.divmod(flat, small.shape[1])
-    cells = pa.table({"row": rows, "col": cols, "row_label": names(rows, labels), "col_label": names(cols, labels),
-                      "value": small.ravel()[flat]})
+    small = np.nan_to_num(np.asarray(small, dtype=float), nan=0.0, posinf=0.0, neginf=0.0)  # (B, B), painted
+    top = float(small.max()) if small.size and small.max() > 0 else 1.0
+    zoom = -(-OVERVIEW_MIN_PIXELS // len(labels))  # each cell at least zoom x zoom pixels: crisp where smoothed
+    pixels = viridis_quick(small / top).repeat(zoom, axis=0).repeat(zoom, axis=1)  # (B*zoom, B*zoom, 3)
     row = int(np.searchsorted(starts, focus, side="right") - 1)
+    b = np.arange(len(labels))
     return filled(_weight_matrix_template(len(labels), title, select_rows, size),
                   label_params("cells", labels, labels),
-                  cells=cells, rows=pa.table({"row": np.arange(len(labels))}), outline=pa.table({"row": [row]}))
+                  picture=pa.table({"url": [png_data_url(pixels, level=1)]}),  # every σ move: fast over small
+                  rows=pa.table({"row": b, "label": names(b, labels)}),
+                  scale=pa.table({"weight": [0.0, top]}), outline=pa.table({"row": [row]}))
 
 
 @compiled(maxsize=32)

@@ -45,4 +45,4 @@ _VIRIDIS_STOPS = ("440154470e61481a6c482575472f7d443a834144873d4e8a39568c35608d3
                   "918d1f988b1fa08822a8842ab07f35b77943bf7154c56866cc5d7ad1518fd744a5db36bcdf27d2e21be9e51afde725")
 VIRIDIS_RGB = np.array([[int(_VIRIDIS_STOPS[i + j:i + j + 2], 16) for j in (0, 2, 4)]
                         for i in range(0, len(_VIRIDIS_STOPS), 6)], dtype=float)  # (31, 3)
-ZERO_COLOR = "#" + _VIRIDIS_STOPS[:6]  # viridis at 0: the colour of a weight-0 cell in the W heatmap
+ZERO_COLOR = "#" + _VIRIDIS_STOPS[:6]  # viridis at 0: the colour of weight 0

@@ -28,8 +28,20 @@ def viridis(t: np.ndarray) -> np.ndarray:
     return np.rint(VIRIDIS_RGB[i] * (1 - f) + VIRIDIS_RGB[i + 1] * f).astype(np.uint8)
 
 
-def png_data_url(rgb: np.ndarray) -> str:
-    """An (h, w, 3) uint8 image as a ``data:`` URL holding a PNG (local: nothing is fetched)."""
+_LEVELS = 1024  # steps of the quick viridis table: neighbours differ by at most one unit of any channel
+_VIRIDIS_TABLE = viridis(np.linspace(0.0, 1.0, _LEVELS))  # (_LEVELS, 3) uint8
+
+
+def viridis_quick(t: np.ndarray) -> np.ndarray:
+    """``viridis`` through a table of 1024 steps: within one unit per channel, ~20x faster on a big matrix."""
+    return _VIRIDIS_TABLE[np.rint(np.clip(np.asarray(t, dtype=float), 0.0, 1.0) * (_LEVELS - 1)).astype(np.intp)]
+
+
+def png_data_url(rgb: np.ndarray, level: int = 9) -> str:
+    """An (h, w, 3) uint8 image as a ``data:`` URL holding a PNG (local: nothing is fetched).
+
+    ``level`` is zlib's: 9 packs small images tightest; 1 is ~30x faster on a big one, a third larger.
+    """
     h, w, _ = rgb.shape
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -37,7 +49,7 @@ def png_data_url(rgb: np.ndarray) -> str:
 
     rows = b"".join(b"\x00" + np.ascontiguousarray(rgb[r], dtype=np.uint8).tobytes() for r in range(h))
     png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+           + chunk(b"IDAT", zlib.compress(rows, level)) + chunk(b"IEND", b""))
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 

@@ -62,24 +62,25 @@ def series_lines(lines: dict[str, np.ndarray], focus: int, *, title: str, y_titl
 def _focus_weights_template(title: str, color: str) -> alt.TopLevelMixin:
     """One step's weights as bars (right axis) under the series around it (left axis).
 
-    Dataset ``window``: step, left, right (bar edges), value, weight; dataset ``focus``: step.
-    Param ``wmax``: top of the weight axis, so two panels can share it.
+    Dataset ``window``: step, left, right (bar edges), value, weight, ceiling; dataset ``focus``: step.
+    Column ``ceiling`` (the same in every row) sets the top of the weight axis through an invisible rule,
+    so two panels can share it: data, not a param, so a new top redraws the chart without rebuilding it.
     """
-    wmax = alt.param(name="wmax", value=1.0)
     x = alt.X("step:Q", title="time step", scale=alt.Scale(nice=False, zero=False))
     tooltip = [alt.Tooltip("step:Q"), alt.Tooltip("value:Q", format=".4g"), alt.Tooltip("weight:Q", format=".4f")]
     base = alt.Chart(alt.NamedData("window"))
+    weight_axis = dict(title="weight (bars)", axis=alt.Axis(orient="right"), scale=alt.Scale(domainMin=0, nice=False))
     bars = base.mark_rect(color=color, opacity=0.7).encode(
         x=alt.X("left:Q", title="time step"), x2="right:Q", y2=alt.datum(0), tooltip=tooltip,
-        y=alt.Y("weight:Q", title="weight (bars)", axis=alt.Axis(orient="right"),
-                scale=alt.Scale(domainMin=0, domainMax=alt.ExprRef("1.1 * wmax"))),
+        y=alt.Y("weight:Q", **weight_axis),
     )
+    ceiling = base.mark_rule(opacity=0).encode(y=alt.Y("ceiling:Q", **weight_axis))
     y = alt.Y("value:Q", title="value (line)", scale=alt.Scale(zero=False))
     line = base.mark_line(color=LINE_COLORS["raw"]).encode(x=x, y=y)
     points = base.mark_circle(color=POINT_COLOR, size=28).encode(
         x=x, y=y, tooltip=tooltip, opacity=alt.condition("datum.weight > 0.001", alt.value(1.0), alt.value(0.25)))
     rule = alt.Chart(alt.NamedData("focus")).mark_rule(color=FOCUS_COLOR, strokeWidth=2).encode(x="step:Q")
-    return alt.layer(bars, line, points, rule).add_params(wmax).resolve_scale(y="independent").properties(
+    return alt.layer(alt.layer(bars, ceiling), line, points, rule).resolve_scale(y="independent").properties(
         width="container", height=300, title=title,
         description="Bars: the weight each step gets in the average for the focus step; line: the series",
     )
@@ -89,13 +90,15 @@ def focus_weights(
     values: np.ndarray, weights: np.ndarray, focus: int, lo: int, hi: int, *, title: str,
     color: str = LINE_COLORS["Gaussian"], weight_max: float | None = None,
 ) -> dict:
-    """The weights used for step ``focus`` drawn over the series, steps lo..hi-1."""
+    """The weights used for step ``focus`` drawn over the series, steps lo..hi-1; the weight axis tops out at
+    1.1 × ``weight_max`` (default: the largest weight drawn)."""
     steps = np.arange(lo, hi)
     weights = np.asarray(weights, dtype=float)[lo:hi]
-    data = pa.table({"step": steps, "left": steps - 0.42, "right": steps + 0.42,
-                     "value": np.asarray(values, dtype=float)[lo:hi], "weight": weights})
     top = float(weight_max if weight_max is not None else weights.max())
-    return filled(_focus_weights_template(title, color), {"wmax": top}, window=data, focus=pa.table({"step": [focus]}))
+    data = pa.table({"step": steps, "left": steps - 0.42, "right": steps + 0.42,
+                     "value": np.asarray(values, dtype=float)[lo:hi], "weight": weights,
+                     "ceiling": np.full(len(steps), 1.1 * top)})
+    return filled(_focus_weights_template(title, color), window=data, focus=pa.table({"step": [focus]}))
 
 
 def _stage_axis_title(n_layers: int) -> str:

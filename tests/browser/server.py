@@ -26,9 +26,10 @@ def free_port() -> int:
 
 
 class StreamlitServer:
-    """A ``streamlit run app.py`` child process; use as a context manager."""
+    """A ``streamlit run app.py`` (or another script) child process; use as a context manager."""
 
-    def __init__(self, env: dict[str, str] | None = None, log_path: Path | None = None):
+    def __init__(self, env: dict[str, str] | None = None, log_path: Path | None = None, script: str = "app.py"):
+        self.script = script  # relative to the repository root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **(env or {})}
@@ -40,7 +41,7 @@ class StreamlitServer:
         """Launch the server and wait until its health endpoint answers ``ok``."""
         log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
         cmd = [
-            sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            sys.executable, "-m", "streamlit", "run", self.script, "--server.headless", "true",
             "--server.port", str(self.port), "--server.address", "127.0.0.1",
             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         ]
