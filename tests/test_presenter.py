@@ -294,7 +294,7 @@ def test_the_knockout_narration_is_what_the_model_computes():
     from qkv_core.encoder import load_pretrained
     from qkv_ui.attention.explain import off_param
 
-    step = next(s for s in STEPS if s.params.get("view") == "explain")
+    step = next(s for s in STEPS if s.params.get("view") == "explain" and "off" in s.params)
     assert "ten heads" in step.narration and "above 0.99" in step.narration and step.focus == "knockout"
     encoder = load_pretrained()
     text = "The animal didn't cross the street because it was too tired."
