@@ -306,7 +306,7 @@ def _weight_matrix_template(b: int, title: str, select_rows: str | None, size: i
            for side in ("width", "height")]
     return alt.layer(*layers, bands).add_params(alt.param(name=rows, value=[]), alt.param(name=cols, value=[]),
                                                 *fit).properties(
-        title=title,
+        width=size, height=size, title=title,
         description=f"{title}: row i holds the weights that average the series into output step i; "
                     "the focus step's row is marked")
 
