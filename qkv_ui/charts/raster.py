@@ -7,6 +7,7 @@ of 72 × 256 rectangles.
 from __future__ import annotations
 
 import base64
+import functools
 import struct
 import zlib
 
@@ -89,6 +90,15 @@ def _overview_template(n_layers: int, n_heads: int, b: int, name: str) -> alt.To
     )
 
 
+@functools.lru_cache(maxsize=32)  # a head move or a click redraws the same tiles: PNG-encode them once per text
+def _tile_urls(raw: bytes, shape: tuple[int, int, int, int]) -> tuple[str, ...]:
+    """The overview's images, one PNG data URL per (layer, head) in layer-major order, from float32 blocks."""
+    blocks = np.frombuffer(raw, dtype=np.float32).reshape(shape)  # (L, H, b, b)
+    zoom = -(-OVERVIEW_MIN_PIXELS // shape[2])  # each block drawn as zoom x zoom pixels
+    pixels = viridis(np.sqrt(np.clip(blocks, 0.0, 1.0))).repeat(zoom, axis=2).repeat(zoom, axis=3)  # (L, H, bz, bz, 3)
+    return tuple(png_data_url(pixels[l, h]) for l in range(shape[0]) for h in range(shape[1]))
+
+
 def attention_overview(blocks: np.ndarray, selected: tuple[int, int], name: str = "pick") -> dict:
     """Every layer x head as a small map (rows: layers, columns: heads); click one to select it.
 
@@ -98,11 +108,10 @@ def attention_overview(blocks: np.ndarray, selected: tuple[int, int], name: str 
     """
     n_layers, n_heads, b, _ = blocks.shape
     step = b + max(1, b // 6)
-    zoom = -(-OVERVIEW_MIN_PIXELS // b)  # each block drawn as zoom x zoom pixels
-    pixels = viridis(np.sqrt(np.clip(blocks, 0.0, 1.0))).repeat(zoom, axis=2).repeat(zoom, axis=3)  # (L, H, bz, bz, 3)
     layer, head = np.meshgrid(np.arange(n_layers), np.arange(n_heads), indexing="ij")
     layer, head = layer.ravel(), head.ravel()
-    urls = [png_data_url(pixels[l, h]) for l, h in zip(layer, head)]
+    blocks = np.ascontiguousarray(blocks, dtype=np.float32)
+    urls = list(_tile_urls(blocks.tobytes(), blocks.shape))  # layer-major, like (layer, head) above
     heads = pa.table({"layer": layer + 1, "head": head + 1, "url": urls,
                       "x": head * step, "x2": head * step + b, "y": layer * step, "y2": layer * step + b})
     scale = pa.table({"share": [0.0, 1.0], "x": [0.0, 0.0], "x2": [0.0, 0.0], "y": [0.0, 0.0], "y2": [0.0, 0.0]})
