@@ -143,7 +143,7 @@ def banner(info: PageInfo, pages: dict[PageInfo, st.Page]) -> tuple[presenter.St
                 with st.container(key="presenter-narration"):
                     st.markdown(step.narration)  # our own fixed text
             forward = st.button("Next", key=NEXT, icon=":material/arrow_forward:", icon_position="right",
-                                disabled=index == last, type="primary", help="Keys: → or Page Down")
+                                disabled=index == last, help="Keys: → or Page Down")
     # Our own script and data (step number, a container key): never user input.
     st.html(STAGE_JS.replace("__STEP__", str(index + 1)).replace("__FOCUS__", json.dumps(
         f".st-key-{presenter.FOCUS_PREFIX}{step.focus}" if step.focus else "")), unsafe_allow_javascript=True)

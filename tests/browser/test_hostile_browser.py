@@ -43,13 +43,17 @@ SCAN = """
   const walk = (root) => {
     for (const el of root.querySelectorAll('*')) {
       const tag = el.tagName.toLowerCase();
+      // Ours: presenter mode's QR code, an SVG we generate (qkv_ui/room.py), as the one <img> in its container.
+      const qr = tag === 'img' && el.closest('.st-key-room-qr')
+                 && (el.getAttribute('src') || '').startsWith('data:image/svg+xml;base64,');
       if (['iframe', 'frame', 'object', 'embed', 'img', 'base', 'meta', 'link', 'audio', 'video']
-          .includes(tag) && !el.closest('head')) found.push('<' + tag + '>');
+          .includes(tag) && !el.closest('head') && !qr) found.push('<' + tag + '>');
       for (const a of el.attributes) {
         if (/^on/i.test(a.name)) found.push(tag + ' ' + a.name);
         const chartPng = tag === 'image' && a.name === 'href' && a.value.startsWith('data:image/png;base64,')
                          && el.closest('.vega-embed');
-        if (/^\\s*(javascript|data|vbscript):/i.test(a.value) && a.name !== 'data-testid' && !chartPng)
+        if (/^\\s*(javascript|data|vbscript):/i.test(a.value) && a.name !== 'data-testid' && !chartPng
+            && !(qr && a.name === 'src'))
           found.push(tag + ' ' + a.name + '=' + a.value.slice(0, 40));
       }
       if (el.shadowRoot) walk(el.shadowRoot);
