@@ -23,14 +23,16 @@ Around the page the frame adds two things the pages know nothing about:
 
 from __future__ import annotations
 
+import functools
 import gc
 import sys
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
-from qkv_ui import phone, predict, presenter, room, stage, urlstate
+from qkv_ui import live, phone, predict, presenter, room, stage, urlstate
 from qkv_ui.pages import STORY, PageInfo
 
 # A local image: a Material icon name here would make the browser fetch the favicon from a font CDN.
@@ -59,29 +61,38 @@ def run() -> None:
         room_slot = st.container() if presenting else None  # the QR code and link (room.ROOM_CSS shows them first)
         scan = presenting and _qr_toggle()
         _predict_toggle()
-    changes = None
+    step = changes = None
     if presenting:
         step, changes = stage.banner(info, pages)
     else:
         urlstate.show_notices()  # a refused present=… value
+    live.start(functools.partial(_ending, info, step, changes, room_slot if scan else None))
     try:
         current.run()
     finally:
         _freeze_new_imports()
-    if changes is not None:  # after the page has published its controls: say what the presenter changed
-        stage.say_changes(step, changes)
-    # After the page, so the link carries the controls the page has just published. A page that
-    # ends early with st.stop() (nothing complete to share: an empty query, a missing upload) gets
-    # no link: Streamlit draws nothing after st.stop().
+    live.finish()  # unless the page's live tail has drawn it (qkv_ui.live)
+
+
+def _ending(info: PageInfo, step: presenter.Step | None, changes: DeltaGenerator | None,
+            room_slot: DeltaGenerator | None) -> None:
+    """What the frame draws after the page: what the presenter changed, and the link to this view.
+
+    After the page, so the link carries the controls the page has just published. A page that
+    ends early with st.stop() (nothing complete to share: an empty query, a missing upload) gets
+    no link: Streamlit draws nothing after st.stop(). Every slot is written on every call (an empty
+    one at least): a live tail's rerun may only write where the last full run wrote.
+    """
+    if changes is not None:
+        stage.say_changes(step, changes.container())
     link = view_link(info)
-    if scan:
+    if room_slot is not None:
         with room_slot.container(key="room-qr"):
             room.show(link)
             show_link(link, room.LINK_SHOWN)
     else:
         with st.sidebar:
             show_link(link)
-
 
 LINK_SHOWN = 80  # characters of a link drawn wrapped in the sidebar; a longer one is one line that scrolls
 

@@ -2,7 +2,7 @@ import streamlit as st
 
 from qkv_core.heads import default_query
 from qkv_ui import attention as views
-from qkv_ui import moments, urlstate
+from qkv_ui import live, moments, urlstate
 from qkv_ui.model import MAX_TEXT_CHARS, get_encoder, get_trace, model_name
 from qkv_ui.pages import HOME
 
@@ -41,34 +41,55 @@ view = st.segmented_control(
 )
 view = view or "map"
 
-if view == "explain":  # the trained model only: no what-ifs, no query token
-    text = st.text_area("Your text", key="text", height=90, help=f"Up to {cfg.max_positions} word pieces are used.")
-    trace = get_trace(encoder, text)
-    views.input_notes(trace, encoder)
-    views.explain_view(encoder, trace)
-elif view in ("map", "steps", "heads"):
-    text = st.text_area("Your text", key="text", height=90, help=f"Up to {cfg.max_positions} word pieces are used.")
-    if len(text) > MAX_TEXT_CHARS:
-        st.info(f"Only the first {MAX_TEXT_CHARS:,} characters are used.", icon=":material/content_cut:")
-    t1, t2, t3 = st.columns(3)
-    t1.toggle("Divide scores by √d", key="sqrtd", help="As the model was trained. Off: a what-if.")
-    t2.toggle("Causal mask (what-if)", key="causal", help="Each token may look only at itself and earlier tokens.")
-    t3.toggle("Hide [CLS] / [SEP] columns", key="hide", help="Display only: rows are renormalised.")
-    scale = None if st.session_state["sqrtd"] else 1.0
-    trace = get_trace(encoder, text, causal=st.session_state["causal"], scale=scale)
-    baseline = get_trace(encoder, text) if (scale is not None or st.session_state["causal"]) else trace
-    views.input_notes(trace, encoder)
-    views.what_if_notes(trace, baseline)
 
-    st.subheader("The tokens the model sees")
-    st.caption(
-        f"{trace.T} word pieces. [CLS] opens and [SEP] closes every text; '##' marks a piece that continues a "
-        "word. Pick one to follow it."
-    )
-    if st.session_state.get("token") is not None and not 0 <= st.session_state["token"] < trace.T:
-        urlstate.warn_refused("token", f"{st.session_state['token']} is past the end of this text, which has "
-                                       f"{trace.T} word pieces", "the default query token")
-        st.session_state["token"] = None
+def publish() -> None:
+    """Write the controls to the URL, at the end of whichever live part of the page ran."""
+    if too_long := urlstate.publish(PARAMS):
+        st.caption(f"Note: {', '.join(too_long)} is too long to carry in a link; the link leaves it out.")
+
+
+def text_and_view(encoder, cfg, view: str) -> None:
+    """The text, the controls of the view and the view: the page's live tail (qkv_ui.live)."""
+    if view == "explain":  # the trained model only: no what-ifs, no query token
+        text = st.text_area("Your text", key="text", height=90, help=f"Up to {cfg.max_positions} word pieces are used.")
+        trace = get_trace(encoder, text)
+        views.input_notes(trace, encoder)
+        views.explain_view(encoder, trace)
+        publish()
+    elif view in ("map", "steps", "heads"):
+        text = st.text_area("Your text", key="text", height=90, help=f"Up to {cfg.max_positions} word pieces are used.")
+        if len(text) > MAX_TEXT_CHARS:
+            st.info(f"Only the first {MAX_TEXT_CHARS:,} characters are used.", icon=":material/content_cut:")
+        t1, t2, t3 = st.columns(3)
+        t1.toggle("Divide scores by √d", key="sqrtd", help="As the model was trained. Off: a what-if.")
+        t2.toggle("Causal mask (what-if)", key="causal", help="Each token may look only at itself and earlier tokens.")
+        t3.toggle("Hide [CLS] / [SEP] columns", key="hide", help="Display only: rows are renormalised.")
+        scale = None if st.session_state["sqrtd"] else 1.0
+        trace = get_trace(encoder, text, causal=st.session_state["causal"], scale=scale)
+        baseline = get_trace(encoder, text) if (scale is not None or st.session_state["causal"]) else trace
+        views.input_notes(trace, encoder)
+        views.what_if_notes(trace, baseline)
+
+        st.subheader("The tokens the model sees")
+        st.caption(
+            f"{trace.T} word pieces. [CLS] opens and [SEP] closes every text; '##' marks a piece that continues a "
+            "word. Pick one to follow it."
+        )
+        if st.session_state.get("token") is not None and not 0 <= st.session_state["token"] < trace.T:
+            urlstate.warn_refused("token", f"{st.session_state['token']} is past the end of this text, which has "
+                                           f"{trace.T} word pieces", "the default query token")
+            st.session_state["token"] = None
+        live.rest_of_page(query_and_head, encoder, cfg, trace, view)  # a head move or a click redraws only this
+    elif view == "context":
+        views.context_view(encoder)
+        publish()
+    else:
+        views.scaling_view(encoder, get_trace(encoder, st.session_state["text"]))
+        publish()
+
+
+def query_and_head(encoder, cfg, trace, view: str) -> None:
+    """The query token, the layer and head, and the view they choose: a live part inside the page's live tail."""
     with st.container(height=180 if trace.T > 48 else "content"):  # long texts scroll instead of filling the page
         st.pills("Query token", options=list(range(trace.T)), format_func=lambda i: trace.tokens[i], key="token",
                  label_visibility="collapsed")
@@ -82,10 +103,7 @@ elif view in ("map", "steps", "heads"):
         st.session_state["text2"] = st.session_state["text2"]  # keep the map's contrast text while it is not drawn
     else:
         {"map": views.map_view, "steps": views.steps_view, "heads": views.heads_view}[view](encoder, selection)
-elif view == "context":
-    views.context_view(encoder)
-else:
-    views.scaling_view(encoder, get_trace(encoder, st.session_state["text"]))
+    publish()
 
-if too_long := urlstate.publish(PARAMS):
-    st.caption(f"Note: {', '.join(too_long)} is too long to carry in a link; the link leaves it out.")
+
+live.rest_of_page(text_and_view, encoder, cfg, view)

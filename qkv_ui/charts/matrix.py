@@ -264,6 +264,14 @@ def block_labels(starts: np.ndarray, n: int) -> tuple[str, ...]:
     return tuple(str(a) if a == b else f"{a}–{b}" for a, b in zip(starts, ends))
 
 
+def _nice_step(at_least: float) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... that is at least ``at_least``: a step between axis labels."""
+    step = 1
+    while step < at_least:
+        step = step * 5 // 2 if str(step).startswith("2") else step * 2
+    return step
+
+
 @compiled(maxsize=8)
 def _weight_matrix_template(b: int, title: str, select_rows: str | None, size: int) -> alt.TopLevelMixin:
     """A B × B weight matrix as one image (dataset ``picture``: url) under B row bands (dataset ``rows``:
@@ -275,10 +283,13 @@ def _weight_matrix_template(b: int, title: str, select_rows: str | None, size: i
     """
     rows, cols = "cells_rows", "cells_cols"  # axis labels (params): block labels when n is large
     overlap = b > 40 or size < 13 * b
-    y = alt.Y("row:O", title="output step i",
-              axis=alt.Axis(labelExpr=f"{rows}[datum.value]", labelLimit=LABEL_LIMIT, labelOverlap=overlap))
+    # About one label per 20 px: a label for every row would be hundreds of text marks, re-laid out on every σ move.
+    ticks = list(range(0, b, _nice_step(b * 20 / size))) if overlap else alt.Undefined
+    y = alt.Y("row:O", title="output step i", axis=alt.Axis(labelExpr=f"{rows}[datum.value]", labelLimit=LABEL_LIMIT,
+                                                            labelOverlap=overlap, values=ticks))
     x = alt.X("row:O", title="input step j", axis=alt.Axis(labelExpr=f"{cols}[datum.value]", labelAngle=-60,
-                                                           labelLimit=LABEL_LIMIT, labelOverlap=overlap, orient="top"))
+                                                           labelLimit=LABEL_LIMIT, labelOverlap=overlap, orient="top",
+                                                           values=ticks))
     whole = dict(x=alt.value(0), x2=alt.value("width"), y=alt.value(0), y2=alt.value("height"))
     picture = alt.Chart(alt.NamedData("picture")).mark_image(aspect=False, smooth=False).encode(url="url:N", **whole)
     axes = alt.Chart(alt.NamedData("rows")).mark_rect(opacity=0).encode(x=x, y=y)  # the grid both axes label

@@ -129,6 +129,27 @@ def test_arrows_inside_controls_do_not_move_the_tour(server, page):
     expect(page).to_have_url(re.compile(r"[?&]temp=0\.2(&|$)"))
 
 
+
+def test_a_control_of_the_live_part_updates_the_banner_and_the_link(server, page):
+    """A slider inside a page's live part reruns only that part (qkv_ui.live); what the frame draws after the
+    page follows it: the banner says what changed, and the link to this view (with its QR code) carries it."""
+    page.goto(f"{server.url}/lookup?present=1&step=6")
+    expect_step(page, 5)
+    link = page.locator(".st-key-room-qr [data-testid='stCode']")
+    expect(link).not_to_contain_text("temp=")
+    slider = page.get_by_role("slider", name="Temperature T")
+    slider.focus()
+    with rerun(page):
+        page.keyboard.press("ArrowRight")  # 0.1 → 0.2
+    expect(page.locator(COUNTER)).to_contain_text("changed since this step's view: temp default → 0.2")
+    expect(link).to_contain_text("temp=0.2")
+    expect(page.locator(".st-key-room-qr img")).to_have_count(1)  # the QR code, redrawn for the new link
+    with rerun(page):
+        page.keyboard.press("ArrowLeft")  # back to the step's own view
+    expect(page.locator(COUNTER)).not_to_contain_text("changed since")
+    expect(link).not_to_contain_text("temp=")
+    assert_no_exception(page)
+
 def open_sidebar(page: Page) -> None:
     """Presenter mode starts with the sidebar collapsed: open it."""
     expect(page.locator('[data-testid="stSidebarNav"]')).not_to_be_in_viewport()
