@@ -9,6 +9,7 @@ its cells a dataset, so its layout depends only on its shape and options.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import altair as alt
@@ -260,8 +261,16 @@ def blend_diagram(
 
 def block_labels(starts: np.ndarray, n: int) -> tuple[str, ...]:
     """'a–b' for each block of steps a..b (just 'a' for a one-step block)."""
-    ends = np.append(starts[1:], n) - 1
-    return tuple(str(a) if a == b else f"{a}–{b}" for a, b in zip(starts, ends))
+    starts = np.asarray(starts, dtype=np.int64)
+    return _block_labels(starts.tobytes(), int(n))  # the same blocks on every σ move: written once
+
+
+@functools.lru_cache(maxsize=32)
+def _block_labels(starts: bytes, n: int) -> tuple[str, ...]:
+    """``block_labels`` of int64 starts given as bytes."""
+    first = np.frombuffer(starts, dtype=np.int64)  # (B,)
+    ends = np.append(first[1:], n) - 1
+    return tuple(str(a) if a == b else f"{a}–{b}" for a, b in zip(first.tolist(), ends.tolist()))
 
 
 @compiled(maxsize=8)

@@ -33,11 +33,17 @@ def viridis(t: np.ndarray) -> np.ndarray:
 
 _LEVELS = 1024  # steps of the quick viridis table: neighbours differ by at most one unit of any channel
 _VIRIDIS_TABLE = viridis(np.linspace(0.0, 1.0, _LEVELS))  # (_LEVELS, 3) uint8
+# The same table as 1024 three-byte items: one gather per pixel instead of one per channel, and its result
+# is already a contiguous RGB image (~3x faster on W's 200 x 200 cells).
+_VIRIDIS_ITEMS = np.ascontiguousarray(_VIRIDIS_TABLE).view("V3")[:, 0]  # (_LEVELS,) 3-byte items
 
 
 def viridis_quick(t: np.ndarray) -> np.ndarray:
-    """``viridis`` through a table of 1024 steps: within one unit per channel, ~20x faster on a big matrix."""
-    return _VIRIDIS_TABLE[np.rint(np.clip(np.asarray(t, dtype=float), 0.0, 1.0) * (_LEVELS - 1)).astype(np.intp)]
+    """``viridis`` through a table of 1024 steps: within one unit per channel, ~10x faster than ``viridis`` on a big matrix."""
+    t = np.asarray(t, dtype=float)
+    index = np.multiply(t, _LEVELS - 1, out=np.empty(t.shape))  # t's shape; in place from here
+    np.rint(np.clip(index, 0.0, _LEVELS - 1, out=index), out=index)
+    return _VIRIDIS_ITEMS.take(index.astype(np.intp).ravel()).view(np.uint8).reshape(*t.shape, 3)  # t.shape + (3,)
 
 
 def png_data_url(rgb: np.ndarray, level: int = 9) -> str:
