@@ -51,8 +51,8 @@ def png_data_url(rgb: np.ndarray, level: int = 9) -> str:
 
     ``level`` is zlib's: 9 packs small images tightest; 1 is ~30x faster on a big one, a third larger.
     """
-    h, w, _ = rgb.shape
-    return _png_url(_scanlines(np.asarray(rgb)[None])[0], w, level)
+    rgb = np.asarray(rgb)  # (h, w, 3)
+    return _png_url(_scanlines(rgb[None])[0], rgb.shape[1], level)
 
 
 def _scanlines(rgb: np.ndarray) -> np.ndarray:
@@ -74,7 +74,7 @@ def _png_url(rows: np.ndarray, w: int, level: int) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-@compiled(maxsize=8)
+@compiled(maxsize=24)  # b is min(T, 16): every short text's length has its own grid, kept once compiled
 def _overview_template(n_layers: int, n_heads: int, b: int, name: str) -> alt.TopLevelMixin:
     """Layout of the all-heads grid; datasets ``heads`` (layer, head, url, x, x2, y, y2), ``scale`` and ``frame``."""
     step = b + max(1, b // 6)  # one map plus a gap, in block units
