@@ -475,10 +475,16 @@ def _downsampled_content_aware_weights(
         hi = min(lo + chunk, n)
         rows = -(-(hi - lo) // size) * size  # rows of the chunk's blocks, the last one padded with zeros
         # 1) weights
-        near = neighbours[lo:hi]  # (c, 2r+1)
         w = np.zeros((rows, width))
-        real = w[: hi - lo]  # (c, 2r+1), a view
-        real[:] = np.where(np.isnan(near), 0.0, kernel * _content_factor(v[lo:hi, None] - near, sigma_v))
+        real = w[: hi - lo]  # (c, 2r+1), a view: computed in place (each temporary of this size costs page faults)
+        np.subtract(v[lo:hi, None], neighbours[lo:hi], out=real)  # v_i − v_{i+d}, NaN past an end
+        with np.errstate(over="ignore"):  # huge |dv|/σᵥ → inf → weight 0, which is right
+            real /= sigma_v  # σᵥ = inf: 0, a content factor of 1
+            np.square(real, out=real)
+            real *= -0.5
+            np.exp(real, out=real)
+        real *= kernel
+        np.nan_to_num(real, copy=False, nan=0.0)  # past an end: no weight
         real /= real.sum(axis=1, keepdims=True)  # the diagonal weight is 1, so no row is all zero
         # 2) rows, summed per block onto columns (b − k)·s + p
         blocks = w.reshape(rows // size, size, width)  # (c/s, s, 2r+1)
