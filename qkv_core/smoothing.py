@@ -452,10 +452,10 @@ def _downsampled_content_aware_weights(
     """``downsampled_content_aware_weights`` on checked arguments.
 
     Steps, a chunk of whole row blocks at a time (blocks of s rows, offsets d = j − i in −r..r):
-        1) weights    w[i, d] = kernel[d] · exp(−(v_i − v_{i+d})²/2σᵥ²), 0 past an end; rows sum to 1   (c, 2r+1)
-        2) rows       each row block's rows summed, column by column: step k of a block adds its row
-                      at columns k + d, so the block's mass sits on s + 2r columns                  (c/s, s+2r)
-        3) columns    those columns summed by column block: the k = ceil(r/s) blocks either side   (c/s, 2k+1)
+        1) weights    w[i, d] = kernel[d] · exp(−(v_i − v_{i+d})²/2σᵥ²), 0 past an end; rows sum to 1 (c, 2r+1)
+        2) rows       each row block's rows summed, column by column: its row p adds its weights at
+                      columns p + d, within the (2k + 1)·s columns of blocks b − k .. b + k   (c/s, (2k+1)·s)
+        3) columns    those columns summed by column block, k = ceil(r/s) blocks either side      (c/s, 2k+1)
         4) average    added into W's band, divided by the blocks' sizes                             (B, B)
     """
     n = v.size
