@@ -377,7 +377,9 @@ def weight_matrix(
     small = np.nan_to_num(np.asarray(small, dtype=float), nan=0.0, posinf=0.0, neginf=0.0)  # (B, B), painted
     top = float(small.max()) if small.size and small.max() > 0 else 1.0
     zoom = -(-OVERVIEW_MIN_PIXELS // len(labels))  # each cell at least zoom x zoom pixels: crisp where smoothed
-    pixels = viridis_quick(small / top).repeat(zoom, axis=0).repeat(zoom, axis=1)  # (B*zoom, B*zoom, 3)
+    pixels = viridis_quick(small / top)  # (B, B, 3)
+    if zoom > 1:
+        pixels = pixels.repeat(zoom, axis=0).repeat(zoom, axis=1)  # (B*zoom, B*zoom, 3)
     row = int(np.searchsorted(starts, focus, side="right") - 1)
     b = np.arange(len(labels))
     return filled(_weight_matrix_template(len(labels), title, select_rows, size),
