@@ -449,22 +449,55 @@ def downsampled_content_aware_weights(
 def _downsampled_content_aware_weights(
     v: np.ndarray, sigma_t: float, sigma_v: float, truncate: float, max_size: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``downsampled_content_aware_weights`` on checked arguments."""
+    """``downsampled_content_aware_weights`` on checked arguments.
+
+    Steps, a chunk of whole row blocks at a time (blocks of s rows, offsets d = j − i in −r..r):
+        1) weights    w[i, d] = kernel[d] · exp(−(v_i − v_{i+d})²/2σᵥ²), 0 past an end; rows sum to 1 (c, 2r+1)
+        2) rows       each row block's rows summed, column by column: its row p adds its weights at
+                      columns p + d, within the (2k + 1)·s columns of blocks b − k .. b + k   (c/s, (2k+1)·s)
+        3) columns    those columns summed by column block, k = ceil(r/s) blocks either side      (c/s, 2k+1)
+        4) average    added into W's band, divided by the blocks' sizes                             (B, B)
+    """
     n = v.size
     if n <= max_size:
         return _downsample_matrix(_content_aware_weights(v, sigma_t, sigma_v, truncate), max_size)
     kernel, radius = _content_aware_kernel(n, sigma_t, truncate)
     starts, size = _block_starts(n, max_size)  # (B,)
-    d = np.arange(-radius, radius + 1)  # (2r+1,) offsets j − i
-    chunk = max(1, _CHUNK_CELLS // d.size)
-    small = np.zeros((starts.size, starts.size))
+    n_blocks, width = starts.size, 2 * radius + 1
+    reach = -(-radius // size)  # k: column blocks on either side of a row's own block that can hold its mass
+    span = (2 * reach + 1) * size  # columns from block b − k to block b + k
+    padded = np.concatenate((np.full(radius, np.nan), v, np.full(radius, np.nan)))  # (T + 2r,)
+    neighbours = np.lib.stride_tricks.sliding_window_view(padded, width)  # (T, 2r+1): v[i + d], NaN past an end
+    band = np.zeros((n_blocks, n_blocks + 2 * reach))  # W's blocks, column block c at c + k
+    diagonal = (np.arange(n_blocks) * (n_blocks + 2 * reach + 1))[:, None] + np.arange(2 * reach + 1)  # (B, 2k+1)
+    chunk = size * max(1, _CHUNK_CELLS // (size * width))  # rows: whole blocks
     for lo in range(0, n, chunk):
-        i = np.arange(lo, min(lo + chunk, n))[:, None]  # (c, 1)
-        j = np.clip(i + d, 0, n - 1)  # (c, 2r+1) neighbours, clipped for indexing
-        w = np.where(j == i + d, kernel * _content_factor(v[i] - v[j], sigma_v), 0.0)  # (c, 2r+1)
-        w /= w.sum(axis=1, keepdims=True)  # the diagonal weight is 1, so no row is all zero
-        small += _block_sums(i // size, j // size, w, starts, n)[0]
-    return small, starts, starts.copy()
+        hi = min(lo + chunk, n)
+        rows = -(-(hi - lo) // size) * size  # rows of the chunk's blocks, the last one padded with zeros
+        # 1) weights
+        w = np.zeros((rows, width))
+        real = w[: hi - lo]  # (c, 2r+1), a view: computed in place (each temporary of this size costs page faults)
+        np.subtract(v[lo:hi, None], neighbours[lo:hi], out=real)  # v_i − v_{i+d}, NaN past an end
+        with np.errstate(over="ignore"):  # huge |dv|/σᵥ → inf → weight 0, which is right
+            real /= sigma_v  # σᵥ = inf: 0, a content factor of 1
+            np.square(real, out=real)
+            real *= -0.5
+            np.exp(real, out=real)
+        real *= kernel
+        np.nan_to_num(real, copy=False, nan=0.0)  # past an end: no weight
+        real /= real.sum(axis=1, keepdims=True)  # the diagonal weight is 1, so no row is all zero
+        # 2) rows, summed per block onto columns (b − k)·s + p
+        blocks = w.reshape(rows // size, size, width)  # (c/s, s, 2r+1)
+        mass = np.zeros((rows // size, span))  # (c/s, (2k+1)·s)
+        first = reach * size - radius  # column of offset −r for a block's first row
+        for step in range(size):
+            mass[:, first + step:first + step + width] += blocks[:, step]
+        # 3) columns, summed per column block
+        by_block = mass.reshape(rows // size, 2 * reach + 1, size).sum(axis=2)  # (c/s, 2k+1)
+        # 4) into the band: row block b, column blocks b − k .. b + k
+        band.ravel()[diagonal[lo // size:lo // size + rows // size]] += by_block
+    lengths = _block_lengths(starts, n)
+    return band[:, reach:reach + n_blocks] / np.outer(lengths, lengths), starts, starts.copy()
 
 
 # --------------------------------------------------------- one focus step, as the page shows it

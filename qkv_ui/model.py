@@ -51,9 +51,11 @@ def model_name(encoder: Encoder) -> str:
 # A 512-token trace holds 95 MB of arrays, a 20-token one about 1 MB. Community Cloud may give an app as
 # little as 690 MB, and the server itself sits near 500 MB after every page (README): the traces kept are
 # bounded by bytes, not only by count. 200 MB keeps a long text and its what-if variant (two traces per
-# rerun) plus recent short texts; six entries at most, as before.
+# rerun) plus recent short texts. The count cap is a room's worth of short texts: with six (as before),
+# 100 visitors each with a text of their own pushed every text out within a second or two, so every head
+# move, token click and overview click traced its text again (and re-encoded its 72 tiles).
 TRACE_BUDGET_BYTES = 200 * 2**20
-TRACE_MAX_ENTRIES = 6
+TRACE_MAX_ENTRIES = 256
 
 
 def _nbytes(value: object) -> int:
@@ -95,9 +97,9 @@ class TraceCache:
         with self._lock:
             self._items[key] = (trace, _nbytes(trace))
             self._items.move_to_end(key)
-            while len(self._items) > 1 and (len(self._items) > self.max_entries or
-                                            sum(size for _, size in self._items.values()) > self.budget_bytes):
-                self._items.popitem(last=False)
+            total = sum(size for _, size in self._items.values())
+            while len(self._items) > 1 and (len(self._items) > self.max_entries or total > self.budget_bytes):
+                total -= self._items.popitem(last=False)[1][1]
             return trace
 
 

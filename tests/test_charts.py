@@ -4,6 +4,7 @@ the palette only, and the helpers that turn numbers into pixels themselves (the 
 from __future__ import annotations
 
 import base64
+import json
 import re
 import struct
 import zlib
@@ -127,6 +128,29 @@ def test_a_heatmap_with_other_labels_or_title_keeps_its_layout():
     labels = {p["name"]: p["value"] for p in b["params"]}
     assert labels["cells_rows"] == ["p", "q", "r"] and labels["cells_cols"] == ["p", "q", "r"]
     assert b["encoding"]["y"]["axis"]["labelExpr"] == "cells_rows[datum.value]"
+
+
+@pytest.mark.parametrize("options", [  # the map view's detail map, other views' heatmaps, edge cases
+    dict(row_title="query", col_title="key", domain=(0.0, 1.0), cell=34, select_rows="row", highlight=True,
+         show_numbers=True),  # the detail map of a short text: numbers, outline, clicks
+    dict(domain=(0.0, 1.0), cell=20, select_rows="row", highlight=True, show_numbers=False),  # a longer text
+    dict(scheme=palette.DIVERGING, cell=7, row_cell=14, value_title="Q", show_numbers=False),  # Q, K, V
+    dict(scheme=palette.DIVERGING, cell=30, show_numbers=True),  # diverging numbers
+    dict(cell=28, legend=False, row_axis=False, show_numbers=False, max_size=200),  # no legend, no row axis
+])
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (12, 12), (16, 16), (17, 17), (24, 9), (41, 41), (80, 80)])
+def test_a_heatmap_of_a_new_shape_is_the_layout_altair_builds_for_it(options, shape):
+    # A new text length is a new shape: its layout is sized from one built once per options, never rebuilt.
+    def canonical(spec: dict) -> str:  # altair names its views after a hash of their content
+        names = {}
+        return re.sub(r"view_[0-9a-f]+(_\d+)?", lambda m: names.setdefault(m.group(), f"view_{len(names)}"),
+                      json.dumps(spec))
+
+    options = tuple(sorted(options.items()))
+    expected = matrix.heatmap_chart(shape, "cells", **dict(options)).to_dict(validate=False)
+    assert canonical(matrix._heatmap_template(shape, options)) == canonical(expected)
+    layout = matrix.heatmap_chart((1, 1), "cells", **dict(options)).to_dict(validate=False)
+    assert canonical(matrix._heatmap_layout(options)) == canonical(layout)  # the shared layout is left as built
 
 
 def test_product_diagram_numbers_switch_colour_at_each_panels_mean():

@@ -95,3 +95,14 @@ def test_at_most_six_traces_and_one_over_the_budget_is_still_kept():
 
 def test_the_servers_budget_holds_two_512_token_traces_for_a_what_if():
     assert 2 * 95 * MB <= TRACE_BUDGET_BYTES <= 256 * MB
+
+
+def test_the_servers_cache_keeps_a_room_of_visitors_texts():
+    # 100 visitors, each with a text of their own (a short trace is about 1 MB): a visitor's next click
+    # finds its text still traced, however many others typed in between.
+    cache, made = TraceCache(), []
+    for visitor in range(120):
+        cache.get((visitor,), lambda v=visitor: made.append(v) or _trace(str(v), 1))
+    for visitor in range(120):
+        cache.get((visitor,), lambda v=visitor: made.append(v) or _trace(str(v), 1))
+    assert made == list(range(120)) and cache.nbytes <= TRACE_BUDGET_BYTES

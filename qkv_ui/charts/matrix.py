@@ -9,6 +9,8 @@ its cells a dataset, so its layout depends only on its shape and options.
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Sequence
 
 import altair as alt
@@ -41,6 +43,23 @@ def matrix_table(matrix: np.ndarray, row_labels: Sequence[str], col_labels: Sequ
                      "col_label": names(cols, [str(s) for s in col_labels]), "value": numbers(m.ravel())})
 
 
+def heatmap_sizes(shape: tuple[int, int], cell: float = 28, row_cell: float | None = None, max_size: int = 640,
+                  panel: bool = False) -> dict[str, float | bool]:
+    """Everything in a ``heatmap_chart`` layout that depends on its shape: the chart's size, the legend's
+    length and whether each axis thins its labels. Standalone, width and height include AXIS_ROOM."""
+    n_rows, n_cols = shape
+    width = min(max_size, cell * n_cols) + AXIS_ROOM
+    height = min(max_size, (row_cell or cell) * n_rows) + AXIS_ROOM
+    return dict(
+        width=width, height=height,
+        chart_width=cell * n_cols if panel else width, chart_height=(row_cell or cell) * n_rows if panel else height,
+        gradient=max(80, min(200, height - AXIS_ROOM - 20)),  # a legend taller than the cells gets clipped
+        # Labels a cell cannot hold without touching its neighbours' (under ~13 px) are thinned out by Vega.
+        x_overlap=n_cols > 40 or width - AXIS_ROOM < 13 * n_cols,
+        y_overlap=n_rows > 40 or height - AXIS_ROOM < 13 * n_rows,
+    )
+
+
 def heatmap_chart(
     shape: tuple[int, int], name: str = "cells", *, title: str = "", row_title: str = "row",
     col_title: str = "column", value_title: str = "weight", show_numbers: bool = False, number_format: str = ".2f",
@@ -58,23 +77,20 @@ def heatmap_chart(
     With ``highlight``, dataset ``<name>_hl`` (row) names the row to outline, its label in bold (no rows: none).
     Data, not a param: moving the highlight updates the chart in place instead of rebuilding it.
     """
-    n_rows, n_cols = shape
     # Titles stay short: a title wider than the chart squeezes the plot.
-    width = min(max_size, cell * n_cols) + AXIS_ROOM
-    height = min(max_size, (row_cell or cell) * n_rows) + AXIS_ROOM
-    gradient = max(80, min(200, height - AXIS_ROOM - 20))  # a legend taller than the cells gets clipped
+    sizes = heatmap_sizes(shape, cell, row_cell, max_size, panel)
+    gradient = sizes["gradient"]
     rows, cols, mid, hl = f"{name}_rows", f"{name}_cols", f"{name}_mid", f"{name}_hl"
 
     color_scale = alt.Scale(scheme=scheme, domain=list(domain) if domain else alt.Undefined)
     if scheme == DIVERGING and domain is None:  # centred on 0 by Vega, whatever data is filled in
         color_scale = alt.Scale(scheme=scheme, domainMid=0, reverse=True)
 
-    # Labels a cell cannot hold without touching its neighbours' (under ~13 px) are thinned out by Vega.
     x_axis = alt.Axis(labelExpr=f"{cols}[datum.value]", labelAngle=label_angle, labelLimit=LABEL_LIMIT,
-                      labelOverlap=n_cols > 40 or width - AXIS_ROOM < 13 * n_cols, orient="top") if col_axis else None
+                      labelOverlap=sizes["x_overlap"], orient="top") if col_axis else None
     bold = dict(labelFontWeight=alt.expr(f"indata('{hl}', 'row', datum.value) ? 'bold' : 'normal'")) if highlight else {}
     y_axis = alt.Axis(labelExpr=f"{rows}[datum.value]", labelLimit=LABEL_LIMIT,
-                      labelOverlap=n_rows > 40 or height - AXIS_ROOM < 13 * n_rows, **bold) if row_axis else None
+                      labelOverlap=sizes["y_overlap"], **bold) if row_axis else None
     base = alt.Chart(alt.NamedData(name)).encode(
         x=alt.X("col:O", title=col_title, axis=x_axis),
         y=alt.Y("row:O", title=row_title, axis=y_axis),
@@ -109,8 +125,7 @@ def heatmap_chart(
             x=alt.value(0), x2=alt.value("width"), y=alt.Y("row:O"))
         chart = alt.layer(chart, outline)
     description = description or title or f"Heatmap of {value_title}: {row_title} down, {col_title} across"
-    size = dict(width=cell * n_cols, height=(row_cell or cell) * n_rows) if panel else dict(width=width, height=height)
-    chart = chart.properties(description=description, **size)
+    chart = chart.properties(description=description, width=sizes["chart_width"], height=sizes["chart_height"])
     return chart.properties(title=title) if title else chart  # altair refuses title=Undefined
 
 
@@ -145,10 +160,39 @@ def filled_panels(template: dict, panels: dict[str, Panel]) -> dict:
     return filled(template, params, **tables)
 
 
-@compiled(maxsize=64, validate=False)  # a new sentence or window is a new shape: keep compiling cheap
-def _heatmap_template(shape: tuple[int, int], options: tuple[tuple[str, object], ...]) -> alt.TopLevelMixin:
-    """The standalone heatmap for a shape and options, cells from dataset ``cells``."""
-    return heatmap_chart(shape, "cells", **dict(options))
+@compiled(maxsize=64, validate=False)
+def _heatmap_layout(options: tuple[tuple[str, object], ...]) -> alt.TopLevelMixin:
+    """The standalone heatmap for these options at a 1 x 1 shape: ``_heatmap_template`` writes in the sizes."""
+    return heatmap_chart((1, 1), "cells", **dict(options))
+
+
+@functools.lru_cache(maxsize=256)
+def _heatmap_template(shape: tuple[int, int], options: tuple[tuple[str, object], ...]) -> dict:
+    """The standalone heatmap for a shape and options, cells from dataset ``cells``.
+
+    A new text length or window is a new shape, and building a layout with Altair took 20-130 ms on
+    a 2-core machine: the layout is built once per options and only its ``heatmap_sizes`` change
+    here (well under 1 ms). tests/test_charts.py checks the result equals ``heatmap_chart``'s.
+    """
+    kw = {k: v for k, v in options if k in ("cell", "row_cell", "max_size", "panel")}
+    sizes = heatmap_sizes(shape, **kw)
+    spec = copy.deepcopy(_heatmap_layout(options))
+    spec["width"], spec["height"] = sizes["chart_width"], sizes["chart_height"]
+
+    def resize(view: dict) -> None:
+        encoding = view.get("encoding", {})
+        for channel, overlap in (("x", sizes["x_overlap"]), ("y", sizes["y_overlap"])):
+            axis = encoding.get(channel, {}).get("axis")
+            if isinstance(axis, dict) and "labelOverlap" in axis:
+                axis["labelOverlap"] = overlap
+        legend = encoding.get("color", {}).get("legend")
+        if isinstance(legend, dict) and "gradientLength" in legend:
+            legend["gradientLength"] = sizes["gradient"]
+        for inner in view.get("layer", []):
+            resize(inner)
+
+    resize(spec)
+    return spec
 
 
 def heatmap(
@@ -260,8 +304,16 @@ def blend_diagram(
 
 def block_labels(starts: np.ndarray, n: int) -> tuple[str, ...]:
     """'a–b' for each block of steps a..b (just 'a' for a one-step block)."""
-    ends = np.append(starts[1:], n) - 1
-    return tuple(str(a) if a == b else f"{a}–{b}" for a, b in zip(starts, ends))
+    starts = np.asarray(starts, dtype=np.int64)
+    return _block_labels(starts.tobytes(), int(n))  # the same blocks on every σ move: written once
+
+
+@functools.lru_cache(maxsize=32)
+def _block_labels(starts: bytes, n: int) -> tuple[str, ...]:
+    """``block_labels`` of int64 starts given as bytes."""
+    first = np.frombuffer(starts, dtype=np.int64)  # (B,)
+    ends = np.append(first[1:], n) - 1
+    return tuple(str(a) if a == b else f"{a}–{b}" for a, b in zip(first.tolist(), ends.tolist()))
 
 
 def _nice_step(at_least: float) -> int:
@@ -336,7 +388,9 @@ def weight_matrix(
     small = np.nan_to_num(np.asarray(small, dtype=float), nan=0.0, posinf=0.0, neginf=0.0)  # (B, B), painted
     top = float(small.max()) if small.size and small.max() > 0 else 1.0
     zoom = -(-OVERVIEW_MIN_PIXELS // len(labels))  # each cell at least zoom x zoom pixels: crisp where smoothed
-    pixels = viridis_quick(small / top).repeat(zoom, axis=0).repeat(zoom, axis=1)  # (B*zoom, B*zoom, 3)
+    pixels = viridis_quick(small / top)  # (B, B, 3)
+    if zoom > 1:
+        pixels = pixels.repeat(zoom, axis=0).repeat(zoom, axis=1)  # (B*zoom, B*zoom, 3)
     row = int(np.searchsorted(starts, focus, side="right") - 1)
     b = np.arange(len(labels))
     return filled(_weight_matrix_template(len(labels), title, select_rows, size),
