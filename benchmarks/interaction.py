@@ -23,7 +23,8 @@ sigma, head, temperature, token, headclick and text (medians of ``--rounds``, at
 With ``--profile``, per interaction: those three shares, Chromium's own CPU counters (CDP
 ``Performance.getMetrics`` deltas: script, layout, style recalculation, all tasks) and how many
 Vega views were embedded anew (a chart whose spec changed is torn down and built again; one whose
-data alone changed is updated in place).
+data alone changed is updated in place), and how many messages the rerun sent (one per element or block
+redrawn: what a live part, ``qkv_ui.live``, cuts).
 
 Honest limits: browser and servers share the machine (2 cores here, often busy with other work):
 rely on the same-run ratios, not the absolute milliseconds.
@@ -64,27 +65,16 @@ TIMER = """
         if (node.nodeType === 1 && (node.matches('svg.marks, canvas.marks') || node.querySelector('svg.marks, canvas.marks')))
           m.embeds += 1;  // a Vega view drawn from scratch (an update in place keeps its marks element)
   }).observe(document, {childList: true, subtree: true});
-  const finishedRun = (bytes) => {  // does this ForwardMsg carry script_finished (not "cut short")?
-    let i = 0;
-    const varint = () => { let v = 0, shift = 0, b;
-                           do { b = bytes[i++]; v += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);
-                           return v; };
-    while (i < bytes.length) {
-      const tag = varint(), field = Math.floor(tag / 8), wire = tag % 8;
-      if (wire === 0) { const v = varint(); if (field === 6 && v !== 2) return true; }
-      else if (wire === 2) { const n = varint(); i += n; }
-      else if (wire === 1) i += 8;
-      else if (wire === 5) i += 4;
-      else return false;
-    }
-    return false;
-  };
+  // does this ForwardMsg carry script_finished (field 6), and not "cut short by a newer run" (2)?
+  const finishedRun = (bytes) =>
+    window.__qkvRuns.fields(bytes).some(([field, wire, value]) => field === 6 && wire === 0 && value !== 2);
   const Base = window.WebSocket;
   window.WebSocket = class Timed extends Base {
     constructor(...args) {
       super(...args);
       this.addEventListener('message', (e) => {
         if (!m.armed || m.request == null || m.finished != null || !(e.data instanceof ArrayBuffer)) return;
+        m.messages += 1;  // deltas and all: how much of the page the rerun sends
         if (!finishedRun(new Uint8Array(e.data))) return;
         m.finished = performance.now();
         requestAnimationFrame(() => requestAnimationFrame(() => { m.painted = performance.now(); }));
@@ -98,8 +88,8 @@ TIMER = """
   };
 })();
 """
-ARM = """() => Object.assign(window.__qkvTime, {armed: true, input: null, request: null, finished: null,
-                                            painted: null, embeds: 0, requestedBefore: window.__qkvRuns.requested})"""
+ARM = """() => Object.assign(window.__qkvTime, {armed: true, input: null, request: null, finished: null, painted: null,
+                                            embeds: 0, messages: 0, requestedBefore: window.__qkvRuns.requested})"""
 DISARM = "() => { window.__qkvTime.armed = false; return {...window.__qkvTime}; }"
 CDP_METRICS = ("ScriptDuration", "LayoutDuration", "RecalcStyleDuration", "TaskDuration")
 
@@ -114,6 +104,7 @@ class Sample:
     finished_to_painted: float
     cpu: dict[str, float]
     embeds: int
+    messages: int
 
 
 class Tab:
@@ -155,7 +146,7 @@ class Tab:
             raise RuntimeError(f"no input event or no rerun request recorded: {m}")
         return Sample(m["painted"] - m["input"], m["request"] - m["input"], m["finished"] - m["request"],
                       m["painted"] - m["finished"], {k: cpu_after[k] - cpu_before[k] for k in CDP_METRICS},
-                      m["embeds"])
+                      m["embeds"], m["messages"])
 
     def close(self) -> None:
         self.page.context.close()
@@ -244,14 +235,14 @@ def profile_table(pairs: dict[str, list[tuple[Sample, Sample]]]) -> str:
     floor = [f for p in pairs.values() for f, _ in p]
     rows = [("floor", floor)] + [(name, [s for _, s in p]) for name, p in pairs.items()]
     head = (f"{'':12s}{'total':>8s}{'in→req':>8s}{'req→fin':>8s}{'fin→2fr':>8s}"
-            f"{'script':>8s}{'layout':>8s}{'style':>8s}{'tasks':>8s}{'embeds':>8s}")
+            f"{'script':>8s}{'layout':>8s}{'style':>8s}{'tasks':>8s}{'embeds':>8s}{'msgs':>6s}")
     lines = [head]
     for name, samples in rows:
         med = lambda f: statistics.median(f(s) for s in samples)  # noqa: E731
         lines.append(f"{name:12s}{med(lambda s: s.total):8.0f}{med(lambda s: s.input_to_request):8.0f}"
                      f"{med(lambda s: s.request_to_finished):8.0f}{med(lambda s: s.finished_to_painted):8.0f}"
                      + "".join(f"{med(lambda s, k=k: s.cpu[k]):8.0f}" for k in CDP_METRICS)
-                     + f"{med(lambda s: s.embeds):8.0f}")
+                     + f"{med(lambda s: s.embeds):8.0f}{med(lambda s: s.messages):6.0f}")
     return "\n".join(lines)
 
 

@@ -41,3 +41,15 @@ def all_text(at: AppTest) -> str:
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success", "code"):
         parts.extend(str(el.value) for el in at.get(kind))
     return "\n".join(parts)
+
+
+def spec_nodes(node):
+    """Every dict in a Vega-Lite spec tree, its datasets left out (the data is not part of the layout)."""
+    if isinstance(node, dict):
+        yield node
+        for key, value in node.items():
+            if key != "datasets":
+                yield from spec_nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from spec_nodes(value)

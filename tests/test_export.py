@@ -17,7 +17,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from qkv_ui import charts, export
 from qkv_ui.pages import ATTENTION, HOME, LOOKUP, SMOOTHING
 
-from .apptest_util import assert_clean, chart_specs, open_page
+from .apptest_util import assert_clean, chart_specs, open_page, spec_nodes
 from .test_charts import decode_png
 
 RNG = np.random.default_rng(0)
@@ -344,18 +344,6 @@ def test_every_chart_says_what_it_shows():
             assert named(spec), (script, params, json.dumps(spec)[:300])
 
 
-def _walk(node):
-    """Every dict in a spec tree (datasets left out)."""
-    if isinstance(node, dict):
-        yield node
-        for key, value in node.items():
-            if key != "datasets":
-                yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
-
-
 @pytest.mark.parametrize(("name", "build", "_"), BUILDERS, ids=[b[0] for b in BUILDERS])
 def test_presenter_mode_draws_every_chart_for_a_projector(name, build, _):
     """Text at least 14 px (config and cell numbers), no plot taller than a projector allows, legends fit."""
@@ -369,7 +357,7 @@ def test_presenter_mode_draws_every_chart_for_a_projector(name, build, _):
         assert sizes and min(sizes) >= export.PROJECTOR_TEXT_PX, part
     if isinstance(shown.get("height"), (int, float)):
         assert shown["height"] <= export.PROJECTOR_MAX_HEIGHT
-    for node in _walk(shown):
+    for node in spec_nodes(shown):
         mark = node.get("mark")
         if isinstance(mark, dict) and mark.get("type") == "text" and "fontSize" in mark:
             assert mark["fontSize"] >= export.PROJECTOR_TEXT_PX

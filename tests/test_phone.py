@@ -11,6 +11,8 @@ import vl_convert
 from qkv_ui import charts, export
 from qkv_ui.phone import DESK_AXIS_LABEL_PX, PHONE_MAX_WIDTH, PHONE_TEXT_PX, for_phone, on_phone
 
+from .apptest_util import spec_nodes
+
 
 def _sizes(expr: dict) -> tuple[float, float]:
     """(phone, desk) of an ``on_phone`` expression."""
@@ -18,23 +20,16 @@ def _sizes(expr: dict) -> tuple[float, float]:
     return float(phone), float(desk)
 
 
-def _text_marks(node):
-    if isinstance(node, dict):
-        if isinstance(node.get("mark"), dict) and node["mark"].get("type") == "text":
-            yield node["mark"]
-        for key, value in node.items():
-            if key != "datasets":
-                yield from _text_marks(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _text_marks(value)
+def _text_marks(spec):
+    """The text marks of a spec (their mark definitions)."""
+    return [n["mark"] for n in spec_nodes(spec) if isinstance(n.get("mark"), dict) and n["mark"].get("type") == "text"]
 
 
 def test_heatmap_numbers_and_axis_labels_grow_to_14_px_on_a_phone_only():
     spec = charts.heatmap(np.full((3, 3), 1 / 3), ["a", "b", "c"], ["a", "b", "c"], cell=34)
     template = copy.deepcopy({k: v for k, v in spec.items() if k != "datasets"})
     shown = for_phone(spec)
-    marks = list(_text_marks(shown))
+    marks = _text_marks(shown)
     assert marks, "the heatmap prints its numbers: a text mark"
     assert {_sizes(m["fontSize"]) for m in marks} == {(PHONE_TEXT_PX, 11)}  # the builder's 11 px on the desk
     assert _sizes(shown["config"]["axis"]["labelFontSize"]) == (PHONE_TEXT_PX, DESK_AXIS_LABEL_PX)
@@ -44,7 +39,7 @@ def test_heatmap_numbers_and_axis_labels_grow_to_14_px_on_a_phone_only():
 
 def test_every_panel_of_a_diagram_gets_phone_sizes():
     spec = charts.product_diagram(np.eye(4), np.arange(4.0), np.arange(4.0), list("abcd"))
-    marks = list(_text_marks(for_phone(spec)))
+    marks = _text_marks(for_phone(spec))
     assert len(marks) == 3  # numbers in W, v and W·v
     assert all(_sizes(m["fontSize"]) == (PHONE_TEXT_PX, 11) for m in marks)
 

@@ -30,7 +30,6 @@ CHARTS = '[data-testid="stVegaLiteChart"]'
 # Only top-level fields are read; one protobuf message travels per websocket frame.
 RUN_TAP = """
 (() => {
-  const runs = window.__qkvRuns = {requested: 0, finished: 0, pending: false, quietSince: null};
   const fields = (bytes) => {  // top-level [field number, wire type, varint value] of a protobuf message
     const out = [];
     let i = 0;
@@ -47,6 +46,8 @@ RUN_TAP = """
     }
     return out;
   };
+  // fields is shared: benchmarks/interaction.py's timer reads script_finished with it too
+  const runs = window.__qkvRuns = {requested: 0, finished: 0, pending: false, quietSince: null, fields};
   const Native = window.WebSocket;
   class Tapped extends Native {
     constructor(...args) {
