@@ -103,7 +103,11 @@ STAGE_JS = """
         main.scrollTop = 0;
       }
       const drawn = !FOCUS || (target && target.querySelector(DRAWN));  // a chart or table has rendered in it
-      steady = drawn && lastTop !== null && Math.abs(main.scrollTop - lastTop) < 1 ? steady + 1 : 0;
+      // ...and the run is over: until then the last step's elements may still stand above the block, and
+      // removing them moves it up under the banner
+      const over = doc.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+        && !doc.querySelector('[data-stale="true"]');
+      steady = drawn && over && lastTop !== null && Math.abs(main.scrollTop - lastTop) < 1 ? steady + 1 : 0;
       lastTop = main.scrollTop;
     }
     if (steady < 5 && Date.now() - started < 60000) setTimeout(place, 120);  // a cold server may take a while

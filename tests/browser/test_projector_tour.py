@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from qkv_ui.presenter import FOCUS_PREFIX, STEPS
 
@@ -70,7 +71,13 @@ def wait_step(page: Page, index: int, artifacts=None) -> None:
     assert_no_exception(page)
     if artifacts is not None:  # what the step looked like, should the wait below time out
         page.screenshot(path=str(artifacts / f"projector-step-{index + 1:02d}-opening.png"))
-    page.wait_for_function(SETTLED, arg=[focus_of(index), KEY, HEIGHT], polling=150, timeout=30_000)
+    try:
+        page.wait_for_function(SETTLED, arg=[focus_of(index), KEY, HEIGHT], polling=150, timeout=30_000)
+    except PlaywrightTimeoutError:  # say where the block is, and what else is on the page
+        seen = page.evaluate(ON_SCREEN, [NARRATION, focus_of(index), KEY])
+        keys = page.evaluate(f"() => [...document.querySelectorAll('{focus_of(index)} *')].map(e => "
+                             "[...e.classList].find(c => c.startsWith('st-key-'))).filter(Boolean)")
+        pytest.fail(f"step {index + 1}: its block never settled under the banner: {seen}; keys inside: {keys}")
 
 
 def scroll_main_to_bottom(page: Page) -> None:
