@@ -14,7 +14,8 @@ Around the page the frame adds two things the pages know nothing about:
   Streamlit drops the query string when the sidebar navigation switches pages;
   the toggle's state survives the switch and the frame writes ``present=1`` back.
 - **Link to this view** (sidebar, drawn after the page has published its
-  controls to the URL): the full address of what is on screen, to copy.
+  controls to the URL): the full address of what is on screen, to copy. A page's live
+  part (``qkv_ui.live``) reruns alone and draws it again after itself.
   Opened on a fresh server, it reproduces the view (see the cold-start shims above).
   In presenter mode it moves to the top of the sidebar with a QR code of it (``qkv_ui.room``; ``qr=0`` hides it).
 - **Predict, then reveal** (sidebar toggle, URL ``predict=1``): the pages' questions of ``qkv_ui.predict``;
