@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import base64
 import json
+import os
 import re
 import statistics
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,7 @@ from .audience import ACTIONS, MARKERS, Tally, Visitor, warm
 from .common import ROOT
 
 ROUNDS = 5
+WARMUP = 1  # rounds of each side before the counted ones
 
 
 class Wire:
@@ -81,6 +83,15 @@ def _add(table: dict, kind: str, name: str, value: float) -> None:
     table.setdefault(kind, {}).setdefault(name, []).append(value)
 
 
+def _record(table: dict, side: str, name: str, record) -> None:
+    """One run at the tap: its wall time under ``side``, the server's CPU, wait and the visitors' CPU beside."""
+    _add(table, side, name, record.ms)
+    _add(table, f"{side}_cpu", name, record.cpu_ms)
+    _add(table, f"{side}_ran", name, record.ran_ms)
+    _add(table, f"{side}_waited", name, record.waited_ms)
+    _add(table, f"{side}_visitors_cpu", name, record.watched_ms)
+
+
 def browser_round(page, wire: Wire, tap, url: str, marker: str, loop: int, out: dict) -> None:
     """One cycle of the audience's actions in Chromium; each action's times into ``out``."""
     from tests.browser.helpers import open_view, rerun, settle, submit
@@ -89,9 +100,8 @@ def browser_round(page, wire: Wire, tap, url: str, marker: str, loop: int, out: 
         before, tapped = len(wire.times), len(tap.times)
         act()
         if len(tap.times) > tapped and (devtools := wire.last(before)) is not None:
-            _add(out, "chromium", name, tap.times[-1])
+            _record(out, "chromium", name, tap.last())
             _add(out, "chromium_devtools", name, devtools)
-            _add(out, "chromium_cpu", name, tap.cpu_ms[-1])
 
     def press(slider_name, key: str = "ArrowRight") -> None:
         slider = page.get_by_role("slider", name=slider_name).first
@@ -155,9 +165,8 @@ def protocol_round(tap, url: str, marker: str, loop: int, out: dict) -> None:
                 run = await action()
                 visitor.check_run(run, name)
                 if len(tap.times) > tapped:
-                    _add(out, "protocol", name, tap.times[-1])
+                    _record(out, "protocol", name, tap.last())
                     _add(out, "protocol_own", name, run.server_ms)
-                    _add(out, "protocol_cpu", name, tap.cpu_ms[-1])
         finally:
             await visitor.leave()
 
@@ -166,45 +175,103 @@ def protocol_round(tap, url: str, marker: str, loop: int, out: dict) -> None:
         pool.submit(asyncio.run, go()).result()
 
 
-def run(rounds: int = ROUNDS) -> dict[str, float]:
+def family(parents: dict[int, int], root: int) -> set[int]:
+    """``root`` and every process descended from it, given each process's parent."""
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(children.get(pid, ()))
+    return found
+
+
+def _parents() -> dict[int, int]:
+    """Every process now running -> its parent (from /proc)."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                out[int(entry)] = int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    return out
+
+
+def _visitor_side(*apart: int) -> set[int]:
+    """This process and everything it started (Playwright's driver, Chromium and its helpers), but ``apart``."""
+    return family(_parents(), os.getpid()) - set(apart)
+
+
+def run(rounds: int = ROUNDS, pin: bool = True) -> dict[str, float]:
     """Medians per action on both sides and their differences (%)."""
     from playwright.sync_api import sync_playwright
 
     from tests.browser.helpers import new_page
     from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, StreamlitServer, free_port
 
-    from .wiretap import Tap
+    from .wiretap import Tap, split_cores
 
     times: dict[str, dict[str, list[float]]] = {}
     log = ROOT / "test-artifacts"
     log.mkdir(exist_ok=True)
-    with (StreamlitServer(log_path=log / "audience-check-server.log") as srv,
-          Tap(srv.port, free_port(), srv.proc.pid) as tap):
-        url = f"http://127.0.0.1:{tap.port}"
-        warm(url)
-        pw = sync_playwright().start()
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        for loop in range(1, rounds + 1):
-            page = new_page(browser, viewport={"width": 1280, "height": 1000})
-            try:
-                browser_round(page, Wire(page), tap, url, MARKERS[0], loop, times)
-            finally:
-                page.context.close()
-            protocol_round(tap, url, MARKERS[1], loop, times)
-        browser.close()
-        pw.stop()
+    mine = os.sched_getaffinity(0)
+    server_cpus, visitor_cpus = split_cores(mine) if pin else (mine, mine)
+    try:
+        os.sched_setaffinity(0, server_cpus)  # the server inherits the server's core ...
+        with StreamlitServer(log_path=log / "audience-check-server.log") as srv:
+            os.sched_setaffinity(0, visitor_cpus)  # ... everything started from here on, the visitors' cores
+            with Tap(srv.port, free_port(), srv.proc.pid, visitor_cpus, realtime=pin) as tap:
+                url = f"http://127.0.0.1:{tap.port}"
+                warm(url)
+                pw = sync_playwright().start()
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+                def chromium(loop: int, out: dict) -> None:
+                    page = new_page(browser, viewport={"width": 1280, "height": 1000})
+                    try:
+                        tap.watch(_visitor_side(srv.proc.pid, tap.own_pid))  # the page's renderer is new
+                        browser_round(page, Wire(page), tap, url, MARKERS[0], loop, out)
+                    finally:
+                        page.context.close()
+
+                def protocol(loop: int, out: dict) -> None:
+                    tap.watch(_visitor_side(srv.proc.pid, tap.own_pid))
+                    protocol_round(tap, url, MARKERS[1], loop, out)
+
+                for loop in range(WARMUP):  # first texts, first charts of each kind: not counted
+                    chromium(rounds + 1 + loop, {})
+                    protocol(rounds + 1 + loop, {})
+                for loop in range(1, rounds + 1):  # each side goes first every other round
+                    for side in ((chromium, protocol) if loop % 2 else (protocol, chromium)):
+                        side(loop, times)
+                browser.close()
+                pw.stop()
+                realtime = tap.realtime
+    finally:
+        os.sched_setaffinity(0, mine)
     (log / "audience-check.json").write_text(json.dumps(times, indent=2))
     figures: dict[str, float] = {}
-    print(f"  medians of {rounds} rounds, ms. At the tap: Chromium, protocol, difference; then the protocol "
-          "visitor's own reading, Chromium's DevTools reading, the server's CPU for each side's action")
-    print(f"  {'action':12s} {'Chromium':>9s} {'protocol':>9s} {'diff':>6s}   {'own':>7s} {'DevTools':>9s}   "
-          f"{'CPU Chr.':>8s} {'CPU prot.':>9s}")
+    where = (f"server alone on CPU {sorted(server_cpus)}; visitors and tap on {sorted(visitor_cpus)}, the tap "
+             f"{'at' if realtime else 'WITHOUT'} real-time priority" if pin
+             else f"not pinned: everything shares CPUs {sorted(mine)}")
+    print(f"  medians of {rounds} rounds, ms; {where}; load average {os.getloadavg()[0]:.2f}")
+    print("  at the tap: each side's wall time (request -> script_finished) and their difference; the protocol "
+          "visitor's own reading; Chromium's DevTools reading;\n  per side, between the same two frames: the "
+          "server's CPU, the server's wait for a CPU, the visitor side's CPU (this process, Playwright, Chromium)")
+    print(f"  {'action':12s} {'Chromium':>9s} {'protocol':>9s} {'diff':>6s}   {'own':>6s} {'DevTools':>8s}   "
+          f"{'CPU C/p':>11s}   {'wait C/p':>11s}   {'visitors C/p':>13s}")
     for name in ACTIONS:
         if name in times.get("chromium", {}) and name in times.get("protocol", {}):
             m = {kind: statistics.median(times[kind][name]) for kind in times if name in times[kind]}
             diff = 100 * (m["protocol"] - m["chromium"]) / m["chromium"]
-            print(f"  {name:12s} {m['chromium']:9.1f} {m['protocol']:9.1f} {diff:+5.0f}%   {m['protocol_own']:7.1f} "
-                  f"{m['chromium_devtools']:9.1f}   {m['chromium_cpu']:8.0f} {m['protocol_cpu']:9.0f}")
+            print(f"  {name:12s} {m['chromium']:9.1f} {m['protocol']:9.1f} {diff:+5.0f}%   {m['protocol_own']:6.1f} "
+                  f"{m['chromium_devtools']:8.1f}   {m['chromium_ran']:5.1f}/{m['protocol_ran']:5.1f}   "
+                  f"{m['chromium_waited']:5.1f}/{m['protocol_waited']:5.1f}   "
+                  f"{m['chromium_visitors_cpu']:6.1f}/{m['protocol_visitors_cpu']:6.1f}")
             figures[f"audience_check_{name}_diff_pct"] = diff
     figures["audience_check_max_diff_pct"] = max(abs(v) for v in figures.values())
     return figures
@@ -213,8 +280,10 @@ def run(rounds: int = ROUNDS) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument("--no-pin", dest="pin", action="store_false",
+                        help="leave server and visitors on the same CPUs (the unfair comparison, for reference)")
     args = parser.parse_args()
-    print(json.dumps(run(args.rounds), indent=2))
+    print(json.dumps(run(args.rounds, args.pin), indent=2))
 
 
 if __name__ == "__main__":
