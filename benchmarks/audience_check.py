@@ -90,6 +90,7 @@ def _record(table: dict, side: str, name: str, record) -> None:
     _add(table, f"{side}_ran", name, record.ran_ms)
     _add(table, f"{side}_waited", name, record.waited_ms)
     _add(table, f"{side}_visitors_cpu", name, record.watched_ms)
+    _add(table, f"{side}_kb", name, record.bytes / 1024)
 
 
 def browser_round(page, wire: Wire, tap, url: str, marker: str, loop: int, out: dict) -> None:
@@ -261,9 +262,9 @@ def run(rounds: int = ROUNDS, pin: bool = True) -> dict[str, float]:
     print(f"  medians of {rounds} rounds, ms; {where}; load average {os.getloadavg()[0]:.2f}")
     print("  at the tap: each side's wall time (request -> script_finished) and their difference; the protocol "
           "visitor's own reading; Chromium's DevTools reading;\n  per side, between the same two frames: the "
-          "server's CPU, the server's wait for a CPU, the visitor side's CPU (this process, Playwright, Chromium)")
+          "server's CPU, the server's wait for a CPU, the visitor side's CPU (this process, Playwright, Chromium), what the server sent")
     print(f"  {'action':12s} {'Chromium':>9s} {'protocol':>9s} {'diff':>6s}   {'own':>6s} {'DevTools':>8s}   "
-          f"{'CPU C/p':>11s}   {'wait C/p':>11s}   {'visitors C/p':>13s}")
+          f"{'CPU C/p':>11s}   {'wait C/p':>11s}   {'visitors C/p':>13s}   {'kB C/p':>11s}")
     for name in ACTIONS:
         if name in times.get("chromium", {}) and name in times.get("protocol", {}):
             m = {kind: statistics.median(times[kind][name]) for kind in times if name in times[kind]}
@@ -271,7 +272,8 @@ def run(rounds: int = ROUNDS, pin: bool = True) -> dict[str, float]:
             print(f"  {name:12s} {m['chromium']:9.1f} {m['protocol']:9.1f} {diff:+5.0f}%   {m['protocol_own']:6.1f} "
                   f"{m['chromium_devtools']:8.1f}   {m['chromium_ran']:5.1f}/{m['protocol_ran']:5.1f}   "
                   f"{m['chromium_waited']:5.1f}/{m['protocol_waited']:5.1f}   "
-                  f"{m['chromium_visitors_cpu']:6.1f}/{m['protocol_visitors_cpu']:6.1f}")
+                  f"{m['chromium_visitors_cpu']:6.1f}/{m['protocol_visitors_cpu']:6.1f}   "
+                  f"{m['chromium_kb']:5.0f}/{m['protocol_kb']:5.0f}")
             figures[f"audience_check_{name}_diff_pct"] = diff
     figures["audience_check_max_diff_pct"] = max(abs(v) for v in figures.values())
     return figures

@@ -130,6 +130,7 @@ class Record:
     ran_ms: float  # the server's threads on a CPU, schedstat (ns; threads that ended meanwhile lost)
     waited_ms: float  # the server's threads runnable but waiting for a CPU
     watched_ms: float  # CPU used by the watched processes (the visitor's Chromium), schedstat
+    bytes: int  # what the server sent during the run (frames with their headers)
 
 
 class Tap:
@@ -244,6 +245,8 @@ class _Relay:
         try:
             while data := await reader.read(65536):
                 now = time.perf_counter()
+                if watch == self._incoming and state["sent"] is not None:
+                    state["bytes"] += len(data)
                 if watch is not None:  # read the frames before passing them on: the client acts on them at once
                     frames_data = data
                     if not headers_done:  # the server's 101 answer, then frames
@@ -274,7 +277,7 @@ class _Relay:
         except Exception:  # noqa: BLE001 - not a BackMsg
             return
         if msg.WhichOneof("type") == "rerun_script":
-            state["sent"], state["looked"], state["readings"] = now, now, self._readings()
+            state["sent"], state["looked"], state["readings"], state["bytes"] = now, now, self._readings(), 0
             state["server"] = dict(state["readings"][1])
 
     def _incoming(self, payload: bytes, now: float, state: dict) -> None:
@@ -288,5 +291,6 @@ class _Relay:
             (cpu0, server0, watched0), (cpu1, server1, watched1) = state["readings"], self._readings()
             ran, waited = sched_delta_ms(server0, {**state["server"], **server1})
             self.conn.send(Record(ms=(now - state["sent"]) * 1000, cpu_ms=1000 * (cpu1 - cpu0), ran_ms=ran,
-                                  waited_ms=waited, watched_ms=sched_delta_ms(watched0, watched1)[0]))
+                                  waited_ms=waited, watched_ms=sched_delta_ms(watched0, watched1)[0],
+                                  bytes=state["bytes"]))
             state["sent"] = None
