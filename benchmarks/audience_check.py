@@ -1,20 +1,47 @@
 """Cross-check: the protocol visitor against a real Chromium visitor, same actions, same server.
 
-``python -m benchmarks audience_check`` (or ``python -m benchmarks.audience_check --rounds 5``). One
+``python -m benchmarks audience_check`` (or ``python -m benchmarks.audience_check --rounds 7``). One
 warmed ``streamlit run`` server; rounds alternate a Chromium visitor (Playwright) and a protocol
 visitor (``benchmarks.audience.Visitor``), each alone on the server, each doing the audience's cycle:
 text, head, token, headclick, switch to /lookup, query, temperature, switch to /smoothing, sigma,
-switch back. Server-side time of an action, both sides: rerun request sent -> ``script_finished``
-received, timestamped at the socket by ``benchmarks.wiretap`` (both visitors connect through it), so
-the two are read the same way. Also shown: the protocol visitor's own reading (``Run.server_ms``, what
-``make audience`` reports) and Chromium's DevTools reading (``Network.webSocketFrame*``, what
-``make load`` reads through Playwright). DevTools reports frames from the page's main thread, so its
-times include drawing the previous deltas: on this 2-core machine several times the server's own.
-Figures: each action's median on both sides and the difference (``audience_check_<action>_diff_pct``,
-protocol vs Chromium, at the tap), the largest in ``audience_check_max_diff_pct`` (goal: within 20 %),
-and the server's CPU time per action on both sides (between the same two frames, at the tap).
+switch back. One warm-up round of each side comes first and is not counted (the server's first new
+text and first charts of each kind); after it the side that goes first changes every round.
 
-On a machine shared with other work the medians wander from run to run; more rounds help.
+What is compared: the server-side time of an action, both sides: rerun request in -> ``script_finished``
+out, wall time, timestamped at the socket by ``benchmarks.wiretap`` (both visitors connect through it),
+so the two are read the same way. Figures: each action's median on both sides and the difference
+(``audience_check_<action>_diff_pct``, protocol vs Chromium), the largest in
+``audience_check_max_diff_pct`` (goal: within 20 %).
+
+Why the server gets a core of its own. Unpinned, on a 2-core machine, Chromium draws the deltas of a
+run while the server is still running it, on the same two cores. Measured with the kernel's scheduler
+statistics (``--no-pin``, 7 rounds, 2-core AMD EPYC shared with other work, 2026-12-02): in Chromium's
+rounds the server's threads spent 1.2-6 times longer runnable but waiting for a CPU (query 67 ms against
+11 ms, head 48 against 9), while the visitor's side used 32-84 ms of CPU per action against 1-2 ms for the
+protocol visitor; the server's own CPU per action and the bytes it sent were the same on both sides
+(the bytes to the byte). The Chromium figure measured the browser competing with the server for the
+cores, not a difference in what the server was asked to do.
+
+The method, the same for both sides: the server is started with one CPU (``os.sched_setaffinity`` before
+it starts: its threads inherit it; it runs torch on one thread in any case, ``qkv_ui/model.py``, so its
+work does not change), and everything else runs on the other CPU(s): this process, Playwright's driver,
+Chromium with its renderer, GPU and utility processes, the protocol visitor, and the tap, a process of its
+own at real-time priority (SCHED_FIFO where allowed; the printout says when not) so that neither a busy
+page nor this process's GIL delays its timestamps. ``--no-pin`` runs the old comparison, for reference.
+
+What the figure then means: the server's time for the action when the visitors' own work does not take
+its CPU, which is what a real room gives it (each visitor's browser runs on the visitor's machine). It is
+not the time on a 2-core machine shared by a server and browsers (``make load`` measures that). Work
+that is not ours still lands on the server's CPU: on a busy machine, other processes that the visitors
+push off their CPU move to the server's, in the Chromium rounds more than in the protocol's. So the
+figures are for a quiet machine; the columns beside them say how quiet it was.
+
+Beside each side's time, per action (between the same two frames, from ``/proc/<pid>/task/*/schedstat``):
+the server's CPU, the server's wait for a CPU, the CPU of the visitor's side (this process, Playwright's
+driver, Chromium) and what the server sent (kB); then the protocol visitor's own reading (``Run.server_ms``,
+what ``make audience`` reports) and Chromium's DevTools reading (``Network.webSocketFrame*``, what ``make
+load`` reads through Playwright). DevTools reports frames from the page's main thread, so its times include
+drawing the previous deltas: several times the server's own. Raw samples: ``test-artifacts/audience-check.json``.
 """
 
 from __future__ import annotations
