@@ -63,7 +63,7 @@ from qkv_ui.pages import ATTENTION, LOOKUP, SMOOTHING
 from .audience import ACTIONS, MARKERS, Tally, Visitor, warm
 from .common import ROOT
 
-ROUNDS = 5
+ROUNDS = 7
 WARMUP = 1  # rounds of each side before the counted ones
 
 
