@@ -127,3 +127,46 @@ def test_window_opens_when_the_last_visitor_arrives():
 def test_window_needs_a_visitor():
     with pytest.raises(ValueError, match="at least 1 visitor, got 0"):
         Window(0, 60, lambda: None)
+
+
+def test_tap_records_a_run_in_its_own_process():
+    """Through the tap (its own process): a rerun request, a large delta, script_finished -> one record
+    counting exactly what the server sent in between; a record waiting in the pipe survives ``watch``."""
+    import asyncio
+
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    from benchmarks.wiretap import Tap
+    from tests.browser.server import free_port
+
+    rerun = BackMsg()
+    rerun.rerun_script.query_string = "x=1"
+    finished = ForwardMsg(script_finished=ForwardMsg.FINISHED_SUCCESSFULLY)
+    delta, done = _frame(b"d" * 20000, None), _frame(finished.SerializeToString(), None)
+
+    async def go(upstream: int) -> tuple[bytes, int]:
+        async def server(reader, writer):  # a stand-in for Streamlit: answers the upgrade, then one run
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 101 Switching Protocols\r\n\r\n")
+            await reader.read(1024)  # the rerun request
+            writer.write(delta + done)
+            await writer.drain()
+
+        srv = await asyncio.start_server(server, "127.0.0.1", upstream)
+        reader, writer = await asyncio.open_connection("127.0.0.1", tap.port)
+        writer.write(b"GET /_stcore/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(_frame(rerun.SerializeToString(), b"\x05\x06\x07\x08"))
+        got = await reader.readexactly(len(delta + done))
+        writer.close()
+        srv.close()
+        return got
+
+    upstream = free_port()
+    with Tap(upstream, free_port(), pid=os.getpid()) as tap:
+        assert asyncio.run(go(upstream)) == delta + done
+        tap.watch([os.getpid()])  # the record is still in the pipe: watch must not swallow it
+        assert len(tap.records) == 1 and len(tap.times) == 1
+        assert tap.last().bytes == len(delta + done)
+        assert tap.last().ms > 0
