@@ -187,13 +187,11 @@ class Tap:
 
     @property
     def times(self) -> list[float]:
+        """Each finished run's server-side ms, in order (the records that have arrived so far)."""
         return [r.ms for r in self._drain()]
 
-    @property
-    def cpu_ms(self) -> list[float]:
-        return [r.cpu_ms for r in self._drain()]
-
     def last(self) -> Record:
+        """The last finished run's record."""
         return self._drain()[-1]
 
 
