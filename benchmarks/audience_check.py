@@ -1,11 +1,14 @@
 """Cross-check: the protocol visitor against a real Chromium visitor, same actions, same server.
 
 ``python -m benchmarks audience_check`` (or ``python -m benchmarks.audience_check --rounds 7``). One
-warmed ``streamlit run`` server; rounds alternate a Chromium visitor (Playwright) and a protocol
-visitor (``benchmarks.audience.Visitor``), each alone on the server, each doing the audience's cycle:
-text, head, token, headclick, switch to /lookup, query, temperature, switch to /smoothing, sigma,
-switch back. One warm-up round of each side comes first and is not counted (the server's first new
-text and first charts of each kind); after it the side that goes first changes every round.
+warmed ``streamlit run`` server, a Chromium visitor (Playwright) and a protocol visitor
+(``benchmarks.audience.Visitor``), each round both doing the audience's cycle: text, head, token,
+headclick, switch to /lookup, query, temperature, switch to /smoothing, sigma, switch back. They go
+action by action: Chromium does an action, then the protocol visitor does the same one (the side that
+goes first changes every action and every round), 0.3 s apart, so each run is alone on the server and
+both sides' samples of an action are taken under the same load of the machine (a busy spell of other
+work on a shared machine no longer lands on one side's round only). One warm-up round comes first and
+is not counted (the server's first new text and first charts of each kind).
 
 What is compared: the server-side time of an action, both sides: rerun request in -> ``script_finished``
 out, wall time, timestamped at the socket by ``benchmarks.wiretap`` (both visitors connect through it),
@@ -51,9 +54,11 @@ import asyncio
 import base64
 import json
 import os
+import random
 import re
 import statistics
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import time
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -64,7 +69,8 @@ from .audience import ACTIONS, MARKERS, Tally, Visitor, warm
 from .common import ROOT
 
 ROUNDS = 7
-WARMUP = 1  # rounds of each side before the counted ones
+WARMUP = 1  # rounds before the counted ones
+PAUSE_S = 0.3  # before every action, either side: the server has finished with the last run
 
 
 class Wire:
@@ -120,16 +126,9 @@ def _record(table: dict, side: str, name: str, record) -> None:
     _add(table, f"{side}_kb", name, record.bytes / 1024)
 
 
-def browser_round(page, wire: Wire, tap, url: str, marker: str, loop: int, out: dict) -> None:
-    """One cycle of the audience's actions in Chromium; each action's times into ``out``."""
+def browser_steps(page, url: str, marker: str, loop: int) -> list:
+    """The audience's cycle in Chromium: opens /attention, then (action name, act) pairs in order."""
     from tests.browser.helpers import open_view, rerun, settle, submit
-
-    def timed(name: str, act) -> None:
-        before, tapped = len(wire.times), len(tap.times)
-        act()
-        if len(tap.times) > tapped and (devtools := wire.last(before)) is not None:
-            _record(out, "chromium", name, tap.last())
-            _add(out, "chromium_devtools", name, devtools)
 
     def press(slider_name, key: str = "ArrowRight") -> None:
         slider = page.get_by_role("slider", name=slider_name).first
@@ -154,53 +153,89 @@ def browser_round(page, wire: Wire, tap, url: str, marker: str, loop: int, out: 
             return
         settle(page, at_least=before + 1)
 
+    def click(locator) -> None:
+        with rerun(page):
+            locator.click()
+
     open_view(page, f"{url}/{ATTENTION.url_path}", ATTENTION.title)
     text = f"The {marker} crossed the street because it was tired, take {loop}."
-    timed("text", lambda: submit(page, page.get_by_label("Your text", exact=True), text, "Control+Enter"))
-    timed("head", lambda: press("Head", "ArrowRight" if loop % 2 else "ArrowLeft"))
-    timed("token", lambda: rerun_click(page, page.get_by_role("radiogroup", name="Query token")
-                                       .get_by_role("radio", name=marker, exact=True)))
-    timed("headclick", click_head)
-    timed("switch", lambda: switch(LOOKUP.title))
-    timed("query", lambda: submit(page, page.get_by_label("Query", exact=True), f"{marker} tricks {loop}"))
-    timed("temperature", lambda: press("Temperature T"))
-    timed("switch", lambda: switch(SMOOTHING.title))
-    timed("sigma", lambda: press(re.compile(r"^σ, bandwidth")))
-    timed("switch", lambda: switch(ATTENTION.title))
+    pill = page.get_by_role("radiogroup", name="Query token").get_by_role("radio", name=marker, exact=True)
+    return [
+        ("text", lambda: submit(page, page.get_by_label("Your text", exact=True), text, "Control+Enter")),
+        ("head", lambda: press("Head", "ArrowRight" if loop % 2 else "ArrowLeft")),
+        ("token", lambda: click(pill)),
+        ("headclick", click_head),
+        ("switch", lambda: switch(LOOKUP.title)),
+        ("query", lambda: submit(page, page.get_by_label("Query", exact=True), f"{marker} tricks {loop}")),
+        ("temperature", lambda: press("Temperature T")),
+        ("switch", lambda: switch(SMOOTHING.title)),
+        ("sigma", lambda: press(re.compile(r"^σ, bandwidth"))),
+        ("switch", lambda: switch(ATTENTION.title)),
+    ]
 
 
-def rerun_click(page, locator) -> None:
-    from tests.browser.helpers import rerun
+class Background:
+    """An event loop in a thread of its own, for the protocol visitor (sync Playwright holds the main thread's)."""
 
-    with rerun(page):
-        locator.click()
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def do(self, coroutine):
+        """Run a coroutine on the loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
 
 
-def protocol_round(tap, url: str, marker: str, loop: int, out: dict) -> None:
-    """The same cycle over the protocol, alone on the server."""
-    import random
+def paired_round(browser, tap, bg: Background, url: str, loop: int, out: dict, apart: tuple[int, ...]) -> None:
+    """One cycle, action by action: Chromium does an action, then the protocol visitor does the same (or the
+    other way round: the side that goes first changes every action and every round). Each run is alone on
+    the server, and both sides' samples of an action are taken seconds apart, under the same machine load.
+    ``apart``: the server's and the tap's processes, left out of the visitor side's CPU."""
+    from tests.browser.helpers import new_page
 
-    visitor = Visitor(1, marker, re.compile(rb"\b(" + b"|".join(m.encode() for m in MARKERS) + rb")\b"), url,
+    page = new_page(browser, viewport={"width": 1280, "height": 1000})
+    visitor = Visitor(1, MARKERS[1], re.compile(rb"\b(" + b"|".join(m.encode() for m in MARKERS) + rb")\b"), url,
                       Tally(), seed=loop)
-    visitor.loop = loop
+    visitor.loop, visitor.rng = loop, random.Random(loop)
+    try:
+        wire = Wire(page)
+        steps = browser_steps(page, url, MARKERS[0], loop)
+        bg.do(visitor.arrive())
+        tap.watch(_visitor_side(*apart))  # the page's renderer is new: look again
 
-    async def go() -> None:
-        await visitor.arrive()
-        try:
-            for name, action in visitor.cycle():
-                await asyncio.sleep(0.3)  # as Chromium's round, which waits for the page to settle
-                tapped = len(tap.times)
-                run = await action()
-                visitor.check_run(run, name)
-                if len(tap.times) > tapped:
-                    _record(out, "protocol", name, tap.last())
-                    _add(out, "protocol_own", name, run.server_ms)
-        finally:
-            await visitor.leave()
+        def chromium(name: str, act) -> None:
+            time.sleep(PAUSE_S)
+            before, tapped = len(wire.times), len(tap.times)
+            act()
+            if len(tap.times) > tapped and (devtools := wire.last(before)) is not None:
+                _record(out, "chromium", name, tap.last())
+                _add(out, "chromium_devtools", name, devtools)
 
-    visitor.rng = random.Random(loop)
-    with ThreadPoolExecutor(1) as pool:  # sync Playwright holds this thread's event loop
-        pool.submit(asyncio.run, go()).result()
+        async def protocol(name: str, action) -> None:
+            await asyncio.sleep(PAUSE_S)
+            tapped = len(tap.times)
+            run = await action()
+            visitor.check_run(run, name)
+            if len(tap.times) > tapped:
+                _record(out, "protocol", name, tap.last())
+                _add(out, "protocol_own", name, run.server_ms)
+
+        for i, ((name, act), (same, action)) in enumerate(zip(steps, visitor.cycle(), strict=True)):
+            assert name == same, f"the two cycles differ: {name} vs {same}"
+            if (loop + i) % 2:
+                chromium(name, act)
+                bg.do(protocol(name, action))
+            else:
+                bg.do(protocol(name, action))
+                chromium(name, act)
+    finally:
+        bg.do(visitor.leave())
+        page.context.close()
 
 
 def family(parents: dict[int, int], root: int) -> set[int]:
@@ -238,7 +273,6 @@ def run(rounds: int = ROUNDS, pin: bool = True) -> dict[str, float]:
     """Medians per action on both sides and their differences (%)."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.helpers import new_page
     from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, StreamlitServer, free_port
 
     from .wiretap import Tap, split_cores
@@ -254,30 +288,20 @@ def run(rounds: int = ROUNDS, pin: bool = True) -> dict[str, float]:
             os.sched_setaffinity(0, visitor_cpus)  # ... everything started from here on, the visitors' cores
             with Tap(srv.port, free_port(), srv.proc.pid, visitor_cpus, realtime=pin) as tap:
                 url = f"http://127.0.0.1:{tap.port}"
+                apart = (srv.proc.pid, tap.own_pid)
                 warm(url)
                 pw = sync_playwright().start()
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-
-                def chromium(loop: int, out: dict) -> None:
-                    page = new_page(browser, viewport={"width": 1280, "height": 1000})
-                    try:
-                        tap.watch(_visitor_side(srv.proc.pid, tap.own_pid))  # the page's renderer is new
-                        browser_round(page, Wire(page), tap, url, MARKERS[0], loop, out)
-                    finally:
-                        page.context.close()
-
-                def protocol(loop: int, out: dict) -> None:
-                    tap.watch(_visitor_side(srv.proc.pid, tap.own_pid))
-                    protocol_round(tap, url, MARKERS[1], loop, out)
-
-                for loop in range(WARMUP):  # first texts, first charts of each kind: not counted
-                    chromium(rounds + 1 + loop, {})
-                    protocol(rounds + 1 + loop, {})
-                for loop in range(1, rounds + 1):  # each side goes first every other round
-                    for side in ((chromium, protocol) if loop % 2 else (protocol, chromium)):
-                        side(loop, times)
-                browser.close()
-                pw.stop()
+                bg = Background()
+                try:
+                    for loop in range(WARMUP):  # first texts, first charts of each kind: not counted
+                        paired_round(browser, tap, bg, url, rounds + 1 + loop, {}, apart)
+                    for loop in range(1, rounds + 1):
+                        paired_round(browser, tap, bg, url, loop, times, apart)
+                finally:
+                    bg.close()
+                    browser.close()
+                    pw.stop()
                 realtime = tap.realtime
     finally:
         os.sched_setaffinity(0, mine)
