@@ -5,7 +5,8 @@ warmed ``streamlit run`` server, a Chromium visitor (Playwright) and a protocol 
 (``benchmarks.audience.Visitor``), each round both doing the audience's cycle: text, head, token,
 headclick, switch to /lookup, query, temperature, switch to /smoothing, sigma, switch back. They go
 action by action: Chromium does an action, then the protocol visitor does the same one (the side that
-goes first changes every action and every round), 0.3 s apart, so each run is alone on the server and
+goes first changes every action and every round), 0.5 s apart and Chromium's page drawn and still
+before the next action (as a reader's is: the audience reads 4-10 s), so each run is alone on the server and
 both sides' samples of an action are taken under the same load of the machine (a busy spell of other
 work on a shared machine no longer lands on one side's round only). One warm-up round comes first and
 is not counted (the server's first new text and first charts of each kind).
@@ -70,7 +71,7 @@ from .common import ROOT
 
 ROUNDS = 7
 WARMUP = 1  # rounds before the counted ones
-PAUSE_S = 0.3  # before every action, either side: the server has finished with the last run
+PAUSE_S = 0.5  # before every action, either side: the server and the page have finished with the last run
 
 
 class Wire:
@@ -196,7 +197,7 @@ def paired_round(browser, tap, bg: Background, url: str, loop: int, out: dict, a
     other way round: the side that goes first changes every action and every round). Each run is alone on
     the server, and both sides' samples of an action are taken seconds apart, under the same machine load.
     ``apart``: the server's and the tap's processes, left out of the visitor side's CPU."""
-    from tests.browser.helpers import new_page
+    from tests.browser.helpers import charts_still, new_page
 
     page = new_page(browser, viewport={"width": 1280, "height": 1000})
     visitor = Visitor(1, MARKERS[1], re.compile(rb"\b(" + b"|".join(m.encode() for m in MARKERS) + rb")\b"), url,
@@ -215,6 +216,7 @@ def paired_round(browser, tap, bg: Background, url: str, loop: int, out: dict, a
             if len(tap.times) > tapped and (devtools := wire.last(before)) is not None:
                 _record(out, "chromium", name, tap.last())
                 _add(out, "chromium_devtools", name, devtools)
+            charts_still(page)  # the page has drawn the answer before anyone acts again, as a reader's has
 
         async def protocol(name: str, action) -> None:
             await asyncio.sleep(PAUSE_S)
