@@ -20,11 +20,12 @@ so the two are read the same way. Figures: each action's median on both sides an
 Why the server gets a core of its own. Unpinned, on a 2-core machine, Chromium draws the deltas of a
 run while the server is still running it, on the same two cores. Measured with the kernel's scheduler
 statistics (``--no-pin``, 7 rounds, 2-core AMD EPYC shared with other work, 2026-12-02): in Chromium's
-rounds the server's threads spent 1.2-6 times longer runnable but waiting for a CPU (query 67 ms against
-11 ms, head 48 against 9), while the visitor's side used 32-84 ms of CPU per action against 1-2 ms for the
-protocol visitor; the server's own CPU per action and the bytes it sent were the same on both sides
-(the bytes to the byte). The Chromium figure measured the browser competing with the server for the
-cores, not a difference in what the server was asked to do.
+runs the server's threads spent 1.2-2.8 times longer runnable but waiting for a CPU than in the protocol
+visitor's (query 40 ms against 20, temperature 33 against 12), while the visitor's side used 38-69 ms of
+CPU per action against 2-4 ms for the protocol visitor; the server's own CPU per action was the same on
+both sides within the noise, and the bytes it sent were the same to the byte. Every action was 14-41 %
+slower with Chromium: the figure measured the browser competing with the server for the cores, not a
+difference in what the server was asked to do.
 
 The method, the same for both sides: the server is started with one CPU (``os.sched_setaffinity`` before
 it starts: its threads inherit it; it runs torch on one thread in any case, ``qkv_ui/model.py``, so its
