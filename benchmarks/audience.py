@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 
 from qkv_ui.pages import ATTENTION, LOOKUP, SMOOTHING
 
-from .common import ROOT, rss_mb
+from .common import ROOT, Window, rss_mb
 from .protocol import Tab, selection
 
 LEVELS = (25, 50, 100)
@@ -92,27 +92,6 @@ class Tally:
     crosstalk: list[str] = field(default_factory=list)
     measuring: bool = False
     actions: int = 0
-
-
-class Window:
-    """The measured interval: it opens once every visitor has arrived."""
-
-    def __init__(self, visitors: int, duration: float, tally: Tally, on_open):
-        self.waiting, self.duration, self.tally, self.on_open = visitors, duration, tally, on_open
-        self.opened = asyncio.Event()
-        self.deadline = float("inf")
-
-    def arrived(self) -> None:
-        """Count a visitor in (it carries on at once, so arrivals stay spread); the last one opens the window."""
-        self.waiting -= 1
-        if self.waiting == 0:
-            self.on_open()
-            self.deadline = time.monotonic() + self.duration
-            self.tally.measuring = True
-            self.opened.set()
-
-    def open(self) -> bool:
-        return time.monotonic() < self.deadline
 
 
 class Visitor:
@@ -307,8 +286,9 @@ async def _level(target: Target, visitors: int, duration: float, seed: int) -> d
     def open_window() -> None:
         cpu.update(server=sum(cpu_s(p) for p in target.pids), client=time.process_time(),
                    started=time.monotonic())
+        tally.measuring = True
 
-    window = Window(visitors, duration, tally, open_window)
+    window = Window(visitors, duration, open_window)
     samples: list[float] = []
     stop = asyncio.Event()
     sampler = asyncio.create_task(_sample_rss(target.pids, samples, stop))

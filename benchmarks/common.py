@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import statistics
@@ -47,3 +48,30 @@ def write_results(figures: dict[str, float], path: Path = RESULTS) -> None:
     current.update({k: round(float(v), 3) for k, v in figures.items()})
     current.update({f"machine_{k}": v for k, v in machine().items()})
     path.write_text(json.dumps(dict(sorted(current.items())), indent=2) + "\n")
+
+
+class Window:
+    """The measured interval of a crowd benchmark: it opens once every visitor has arrived.
+
+    Page loads are not interactions: ``on_open`` runs when the last visitor is counted in (start the
+    CPU counters, start counting actions), then the window stays open ``duration`` seconds.
+    """
+
+    def __init__(self, visitors: int, duration: float, on_open: Callable[[], None]):
+        if visitors < 1:
+            raise ValueError(f"a window needs at least 1 visitor, got {visitors}")
+        self.waiting, self.duration, self.on_open = visitors, duration, on_open
+        self.opened = asyncio.Event()
+        self.deadline = float("inf")  # not open yet: nobody's loop stops before it opens
+
+    def arrived(self) -> None:
+        """Count a visitor in (it may carry on at once or wait for ``opened``); the last one opens the window."""
+        self.waiting -= 1
+        if self.waiting == 0:
+            self.on_open()
+            self.deadline = time.monotonic() + self.duration
+            self.opened.set()
+
+    def open(self) -> bool:
+        """True until the window's time is up (and before it has opened)."""
+        return time.monotonic() < self.deadline

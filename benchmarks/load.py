@@ -49,7 +49,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from tests.browser.helpers import IDLE
 from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, StreamlitServer
 
-from .common import ROOT, rss_mb
+from .common import ROOT, Window, rss_mb
 
 SESSIONS = 10
 DURATION_S = 60.0
@@ -69,25 +69,6 @@ BROWSER_ARGS = ["--disable-background-timer-throttling", "--disable-renderer-bac
                 "--disable-backgrounding-occluded-windows"]
 READ_PAGE = """() => [document.querySelector('[data-testid="stMain"]')?.innerText || '',
                       ...[...document.querySelectorAll('textarea, input')].map(e => e.value), location.href].join('\\n')"""
-
-
-class Window:
-    """The measured minute: it opens once every visitor has arrived (page loads are not interactions)."""
-
-    def __init__(self, visitors: int, duration: float, tally: Tally, on_open):
-        self.waiting, self.duration, self.tally, self.on_open = visitors, duration, tally, on_open
-        self.opened = asyncio.Event()
-        self.deadline = 0.0
-
-    async def arrived(self) -> None:
-        """Count this visitor in; wait until the last one is in too."""
-        self.waiting -= 1
-        if self.waiting == 0:
-            self.on_open()
-            self.deadline = time.monotonic() + self.duration
-            self.tally.measuring = True
-            self.opened.set()
-        await self.opened.wait()
 
 
 @dataclass
@@ -134,7 +115,8 @@ class Visitor:
                 await self.arrive()
                 self.tally.arrivals_ms.append((time.perf_counter() - started) * 1000)
             finally:
-                await window.arrived()
+                window.arrived()
+                await window.opened.wait()
             loop = 0
             while time.monotonic() < window.deadline:
                 loop += 1
@@ -324,6 +306,7 @@ async def _drive(sessions: int, duration: float) -> dict[str, float]:
 
             def open_window() -> None:  # CPU use is counted over the measured minute
                 cpu.update(server=_cpu_s(srv.proc.pid), browser=_browser_cpu(), started=time.monotonic())
+                tally.measuring = True
 
             async def close_window() -> None:  # read CPU use at the deadline, before visitors close their tabs
                 await window.opened.wait()
@@ -331,7 +314,7 @@ async def _drive(sessions: int, duration: float) -> dict[str, float]:
                 cpu.update(wall=time.monotonic() - cpu["started"], server_end=_cpu_s(srv.proc.pid),
                            browser_end=_browser_cpu())
 
-            window = Window(sessions, duration, tally, open_window)
+            window = Window(sessions, duration, open_window)
             visitors = [Visitor(i, m, tuple(o for o in markers if o != m), srv.url, tally)
                         for i, m in enumerate(markers)]
             closer = asyncio.create_task(close_window())
