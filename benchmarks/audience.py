@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from qkv_ui.pages import ATTENTION, LOOKUP, SMOOTHING
 
 from .common import ROOT, Window, rss_mb
-from .protocol import Tab, selection
+from .protocol import DONE, Tab, selection
 
 LEVELS = (25, 50, 100)
 DURATION_S = 60.0
@@ -167,7 +167,7 @@ class Visitor:
 
     def check_run(self, run, name: str) -> None:
         """Every answer: finished, no exception, no other visitor's marker anywhere in its frames."""
-        expect(run.status == "FINISHED_SUCCESSFULLY", f"script ended {run.status}")
+        expect(run.status in DONE, f"script ended {run.status}")
         expect(not run.exceptions, f"exception: {run.exceptions[:1]}")
         seen = {m.decode() for frame in run.frames for m in self.others.findall(frame)} - {self.marker}
         if seen:

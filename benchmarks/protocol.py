@@ -19,8 +19,10 @@ frames until ``script_finished``. Copied from a real Chromium's frames (recorded
   server then sends ``ref_hash`` instead of the element. An entry not used for 2 runs is dropped, as the
   frontend's cache (``global.maxCachedMessageAge``) drops it.
 
-Not covered: ``st.fragment`` reruns (the frontend then sends ``fragment_id`` and gets only the
-fragment's deltas). No page uses fragments yet; a page that does needs ``Tab`` to follow.
+- a widget drawn inside an ``st.fragment`` (its delta carries ``fragment_id``; the pages' live parts,
+  ``qkv_ui/live.py``) reruns that fragment alone: the request names it in ``fragment_id``, still with every
+  widget's state, and the server sends only the fragment's deltas. The tab keeps the rest of the page:
+  its widgets are the old ones outside that fragment plus the new run's.
 
 Widget ids are never built here: they come from the server's deltas (``$$ID-<hash>-<key>``) and are
 found by their key, so the same code drives a server with other model sizes or widget parameters.
@@ -45,6 +47,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 SIDEBAR = 1  # delta_path[0]: 0 the main area, 1 the sidebar
 MAX_CACHE_AGE = 2  # runs a cached message survives unused (Streamlit's global.maxCachedMessageAge)
 EARLY = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_EARLY_FOR_RERUN")
+DONE = ("FINISHED_SUCCESSFULLY", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY")  # a whole run's end, or a fragment's
 # Widgets that carry their value in their proto (the frontend sends it on every rerun).
 VALUED = ("checkbox", "slider", "button_group", "text_area", "text_input", "number_input")
 
@@ -61,6 +64,7 @@ class Widget:
     kind: str
     proto: object
     sidebar: bool
+    fragment: str = ""  # the id of the st.fragment it was drawn in ('' outside any)
 
     @property
     def key(self) -> str:
@@ -182,7 +186,7 @@ class Tab:
         """
         widget = self.last.widget(key)
         self.held[widget.id] = state if state is not None else _state(widget.id, **value)
-        return await self._rerun()
+        return await self._rerun(widget.fragment)
 
     def value(self, key: str):
         """A widget's value as this tab holds it (what the next rerun will send)."""
@@ -201,15 +205,16 @@ class Tab:
 
     # ---- the wire
 
-    async def _rerun(self) -> Run:
+    async def _rerun(self, fragment: str = "") -> Run:
         msg = BackMsg()
         rs = msg.rerun_script
         rs.query_string = self.query
         rs.page_script_hash = self.page_hash
         rs.widget_states.widgets.extend(self.held[i] for i in self.last.widgets if i in self.held)
-        return await self._run(msg)
+        rs.fragment_id = fragment
+        return await self._run(msg, fragment)
 
-    async def _run(self, msg: BackMsg) -> Run:
+    async def _run(self, msg: BackMsg, fragment: str = "") -> Run:
         rs = msg.rerun_script
         rs.cached_message_hashes.extend(self.cache)
         ctx = rs.context_info
@@ -253,6 +258,9 @@ class Tab:
                     self._element(frame, frame.metadata.delta_path, run)
         self.runs += 1
         self.cache = {h: (m, used) for h, (m, used) in self.cache.items() if self.runs - used < MAX_CACHE_AGE}
+        if fragment:  # only the fragment was redrawn: the rest of the page stays, as in the browser
+            kept = {i: w for i, w in self.last.widgets.items() if w.fragment != fragment and i not in run.widgets}
+            run.widgets = {**kept, **run.widgets}
         held = {}
         for i, w in run.widgets.items():  # the frontend's widget states after the run: the page's widgets only
             state = w.state(self.held.get(i)) if w.kind in VALUED else self.held.get(i)
@@ -270,7 +278,8 @@ class Tab:
         kind = element.WhichOneof("type")
         body = getattr(element, kind)
         if getattr(body, "id", ""):
-            run.widgets[body.id] = Widget(body.id, kind, body, bool(path) and path[0] == SIDEBAR)
+            run.widgets[body.id] = Widget(body.id, kind, body, bool(path) and path[0] == SIDEBAR,
+                                          frame.delta.fragment_id)
         if kind in ("vega_lite_chart", "arrow_vega_lite_chart"):
             run.charts += 1
         elif kind == "exception":
