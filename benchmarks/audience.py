@@ -74,7 +74,27 @@ donkey eagle emerald ferry flute fountain garlic goose helmet honey hornet jacke
 ladder leopard lizard lobster mango marble mirror monkey mosquito mushroom napkin nest oyster panda peach
 pearl pencil pepper pillow pirate plum potato puppet quilt raven ribbon robot rocket salmon scarf shark sheep
 shovel skull snail spider squid statue stove sugar swan tomato torch trout turtle violet wagon walnut whale
-whistle wolf zipper""".split())
+whistle wolf zipper apron badger bamboo banjo beaver bison blossom bonnet bracelet buffalo bulldog cabbage canary
+canoe carrot chestnut cinnamon clover coral coyote crab crane crocodile crow dove eel elk fig frog ginger goat gorilla
+grape hawk heron jasmine lime lynx mammoth mole moose moth mule newt octopus olive onion otter owl peacock pigeon pony
+rhino robin rooster scorpion seal shrimp snake sparrow sponge squirrel strawberry toad tuna turkey vanilla wasp weasel
+accordion harp tuba trombone clarinet oboe harmonica cypress maple willow birch oak pine cedar thistle fern
+moss
+acquitted adorned agencies airborne albanian alberto alejandro altitude aluminum archibald armies armored ascension
+attacking auxiliary barrett bedrooms benefit boiler brenda bridges butter cameras carolyn carriages chandler cleared
+colleges concerto contests courts crashed crescent critic currents dalton declined delays denying deserve diagnosis
+dioxide disputes dissolved dominate drifting eighth elegant emotional emphasis engineers engraved eventual exchanged
+excuse expired flanders folklore forehead galicia gameplay generals governors greenwood guests halfway hamilton
+hanged harder hardly harper hindwings holdings hopkins hunting inclined infamous inflation inhaled inherent injuries
+intend intense invade iphone jacques jakarta jefferson justified keller knuckles lafayette lawyers lingering linked
+loving macmillan magician meantime mechanics mechanism mentions missiles monarchy mortimer mounting neglected
+niagara norwich nudged numbering obstacle occasions ordering parachute paramount pastoral patton pavement paying
+peaceful perennial pillar placing playback plunged podcast polite prayers preceded procedure protest qualifier
+queens raging reactor reaper relieve reminded reopened resolved responses revised robinson robust romance rooted
+rounded routinely saloon salvatore sanchez santos satirical searching sentenced shadows sharply shields shuffled
+simpsons slovene smelling stereo stocks strategic streaming stride strongest stumbled suffolk sultan symbolic
+teachers teammate threatens thrown trailer translate traumatic vaguely ventures villains wallet wednesday wizards
+wolfgang yellowish""".split())  # 400: the most visitors one run can tell apart (make audience's capacity search stops there)
 ACTIONS = ("text", "head", "token", "headclick", "switch", "query", "temperature", "sigma")
 
 
