@@ -32,7 +32,7 @@ bench: $(VENV)/.dev browser-deps  ## write bench-results.json (medians of repeat
 load: $(VENV)/.dev browser-deps  ## 10 concurrent browser visitors for 60 s: latency, errors, leaks, server RSS
 	$(PY) -m benchmarks load
 
-audience: $(VENV)/.dev haproxy-deps  ## 25/50/100 protocol visitors on one server, then 1 vs 2 replicas' capacity (~11 min)
+audience: $(VENV)/.dev haproxy-deps  ## 25/50/100 protocol visitors on one server, then 1 vs 2 replicas' capacity (~14 min)
 ifeq ($(strip $(TARGET)),)
 	$(PY) -m benchmarks audience
 else
