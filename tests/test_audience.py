@@ -138,6 +138,7 @@ def test_tap_records_a_run_in_its_own_process():
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     from benchmarks.wiretap import Tap
+    from tests.browser.helpers import run_coroutine
     from tests.browser.server import free_port
 
     rerun = BackMsg()
@@ -165,7 +166,7 @@ def test_tap_records_a_run_in_its_own_process():
 
     upstream = free_port()
     with Tap(upstream, free_port(), pid=os.getpid()) as tap:
-        assert asyncio.run(go(upstream)) == delta + done
+        assert run_coroutine(go(upstream)) == delta + done
         tap.watch([os.getpid()])  # the record is still in the pipe: watch must not swallow it
         assert len(tap.records) == 1 and len(tap.times) == 1
         assert tap.last().bytes == len(delta + done)

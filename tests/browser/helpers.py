@@ -10,8 +10,10 @@ guess about when it starts.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -253,3 +255,10 @@ SPILLS = """() => [...document.querySelectorAll(
               el.getBoundingClientRect().right
               - el.closest('[data-testid="stColumn"], [data-testid="stVerticalBlock"]').getBoundingClientRect().right])
   .filter(([_, px]) => px > 1)"""
+
+
+def run_coroutine(coroutine):
+    """Run a coroutine to its end in a thread of its own: sync Playwright holds the test thread's event loop
+    while a browser fixture lives, and asyncio.run refuses to start a second loop there."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -20,15 +19,9 @@ from benchmarks.protocol import DONE, Tab
 from benchmarks.replicas import Cluster
 from qkv_ui.pages import LOOKUP
 
-from .helpers import open_view, rerun
+from .helpers import open_view, rerun, run_coroutine
 
 OTHERS = re.compile(rb"\b(" + b"|".join(m.encode() for m in MARKERS) + rb")\b")
-
-
-def _run(coroutine):
-    """Run a coroutine to its end in a thread of its own (sync Playwright holds this thread's event loop)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _states(msg: BackMsg) -> dict[str, str]:
@@ -69,7 +62,7 @@ def test_protocol_tab_sends_what_chromium_sends(server, page):
         await tab.close()
         return BackMsg.FromString(out[-1])
 
-    ours = _run(protocol())
+    ours = run_coroutine(protocol())
     assert _states(ours) == _states(chromium)
     assert ours.rerun_script.page_script_hash == chromium.rerun_script.page_script_hash
     assert ours.rerun_script.query_string == chromium.rerun_script.query_string
@@ -94,7 +87,7 @@ def test_visitor_cycle_gets_every_answer(server):
         finally:
             await visitor.leave()
 
-    _run(go())
+    run_coroutine(go())
     assert done == ["text", "head", "token", "headclick", "switch", "query", "temperature", "switch", "sigma",
                     "switch"]
     assert not tally.errors and not tally.crosstalk
@@ -116,7 +109,7 @@ def test_visitor_checks_catch_a_wrong_answer(server):
         finally:
             await visitor.leave()
 
-    _run(go())
+    run_coroutine(go())
 
 
 def test_two_visitors_see_only_their_own_text(server):
@@ -134,7 +127,7 @@ def test_two_visitors_see_only_their_own_text(server):
     async def both() -> None:
         await asyncio.gather(*(one(v) for v in crowd))
 
-    _run(both())
+    run_coroutine(both())
     assert not tally.errors and not tally.crosstalk
 
 
@@ -152,7 +145,7 @@ def test_markers_absent_from_default_pages(server):
             await tab.close()
         return seen
 
-    assert _run(go()) == set()
+    assert run_coroutine(go()) == set()
 
 
 def test_haproxy_keeps_each_visitor_on_one_replica():
@@ -175,6 +168,6 @@ def test_haproxy_keeps_each_visitor_on_one_replica():
                 await tab.close()
 
     with Cluster(2) as cluster:
-        cookies, sessions = _run(go(cluster))
+        cookies, sessions = run_coroutine(go(cluster))
     assert sorted(cookies) == ["QKV_REPLICA=r1", "QKV_REPLICA=r2"]
     assert sessions == [1, 1]
