@@ -109,8 +109,25 @@ def _requested(page: Page) -> int:
 
 
 def settle(page: Page, at_least: int = 0, timeout: float = TIMEOUT) -> None:
-    """Wait until every run this page asked for (at least ``at_least`` of them) has finished and stayed over."""
-    page.wait_for_function(_SETTLED, arg=[at_least, QUIET], timeout=timeout, polling=50)
+    """Wait until every run this page asked for (at least ``at_least`` of them) has finished and stayed over.
+
+    A timeout says which part never came: the request, the run's end, or the idle app.
+    """
+    try:
+        page.wait_for_function(_SETTLED, arg=[at_least, QUIET], timeout=timeout, polling=50)
+    except PlaywrightTimeoutError as err:
+        state = page.evaluate(_RUN_STATE)
+        raise AssertionError(f"the page did not settle in {timeout / 1000:g} s (waiting for {at_least} run "
+                             f"requests): {state}") from err
+
+
+_RUN_STATE = """() => {
+  const runs = window.__qkvRuns || {};
+  const app = document.querySelector('[data-testid="stApp"]');
+  return `${runs.requested} requested, ${runs.finished} finished, a run pending: ${runs.pending}, ` +
+         `script state: ${app && app.getAttribute('data-test-script-state')}, ` +
+         `focus on: ${document.activeElement && document.activeElement.outerHTML.slice(0, 120)}`;
+}"""
 
 
 @contextmanager
