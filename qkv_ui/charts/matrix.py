@@ -348,7 +348,7 @@ def _weight_matrix_template(b: int, title: str, select_rows: str | None, size: i
     legend = alt.Chart(alt.NamedData("scale")).mark_rect(opacity=0).encode(
         x=alt.value(0), x2=alt.value(0), y=alt.value(0), y2=alt.value(0),
         color=alt.Color("weight:Q", title="weight", scale=alt.Scale(scheme=SEQUENTIAL, nice=False),
-                        legend=alt.Legend(gradientLength=max(80, min(200, size - 20)))))
+                        legend=alt.Legend(gradientLength=max(80, min(150, size - 170)))))  # the plot is ~size - 130
     # The focus row: pointers on both sides, and an outline when rows are tall enough not to hide it.
     focus = alt.Chart(alt.NamedData("outline"))
     layers = [picture, axes, legend] + [
@@ -364,9 +364,9 @@ def _weight_matrix_template(b: int, title: str, select_rows: str | None, size: i
         x=alt.value(0), x2=alt.value("width"), y=alt.Y("row:O"), tooltip=[alt.Tooltip("label:N", title="output step i")])
     if select_rows is not None:
         bands = bands.add_params(alt.selection_point(name=select_rows, fields=["row"], on="click", clear=False))
-    # On a phone W is redrawn to fit the screen's width (less the page's 2 × 16 px margins and the axes), still square.
-    fit = [alt.param(name=side, expr=on_phone(f"min({size}, windowSize()[0] - 32 - {AXIS_ROOM})", size)["expr"])
-           for side in ("width", "height")]
+    # Streamlit fits the whole chart, axes and legend included, into width × height: on a phone W takes the
+    # screen's width less the page's 2 × 16 px margins (the picture ~217 px at 390, not 64 as with axes taken off).
+    fit = [alt.param(name=side, expr=on_phone("windowSize()[0] - 32", size)["expr"]) for side in ("width", "height")]
     return alt.layer(*layers, bands).add_params(alt.param(name=rows, value=[]), alt.param(name=cols, value=[]),
                                                 *fit).properties(
         width=size, height=size, title=title,

@@ -1,6 +1,6 @@
 """Real browser, phone emulation (390 × 844 and 360 × 800, touch, 3× pixels): every view fits the screen's width,
 keeps its text at least 14 px, lays its blocks out without overlap, opens with the sidebar closed, and its
-controls answer taps (a slider, a token pill, the all-heads grid, a cell of the detail map).
+controls answer taps (a slider, a token pill, the all-heads grid, a cell of the detail map, a row of W).
 
 Screenshots land in test-artifacts/phone/.
 """
@@ -208,4 +208,25 @@ def test_head_grid_and_detail_map_answer_taps(server, phone_page, shots):
     expect(page.get_by_text("The outlined row is the query token 2.")).to_be_visible()
     charts_still(page)
     page.screenshot(path=str(shots / "attention-tapped-360x800.png"))
+    assert_no_exception(page)
+
+
+def test_w_fills_the_phone_and_a_tapped_row_becomes_the_focus_step(server, phone_page, shots):
+    page = phone_page("360x800")
+    open_view(page, f"{server.url}/smoothing", "Context matters")
+    w = page.locator(f'{CHARTS}[aria-label^="Gaussian W"]')
+    w.scroll_into_view_if_needed()
+    charts_still(page)
+    picture = w.locator("g.mark-image image").bounding_box()
+    # Once it was a 34 px thumbnail here: Streamlit fits axes and legend into the chart's size too.
+    assert picture["width"] >= 360 / 2 and picture["height"] >= 360 / 2, f"W is too small to read or tap: {picture}"
+    # The band of output step 150 (one row per step at n = 200), the invisible full-width bands that take clicks.
+    band = w.locator('g.mark-rect path[aria-label="row: 150; output step i: 150"]').last
+    box = band.bounding_box()
+    with rerun(page):
+        page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page).to_have_url(re.compile(r"[?&]t=150(&|$)"))
+    expect(page.get_by_role("heading", name="2 · The weights behind step 150")).to_be_visible()
+    charts_still(page)
+    w.screenshot(path=str(shots / "smoothing-w-tapped-360x800.png"))
     assert_no_exception(page)
