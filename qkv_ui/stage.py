@@ -85,6 +85,33 @@ STAGE_JS = """
       if (button && !button.disabled) button.click();
     }, true);
   }
+  if (!w.__qkvStageReveal) {  // Reveal on a predict box: once the answer is drawn, scroll it up into view
+    w.__qkvStageReveal = true;
+    doc.addEventListener('click', (e) => {
+      const wrap = e.target.closest('[class*="st-key-predict-"][class*="-reveal"]');
+      const name = wrap && [...wrap.classList].map(c => c.match(/^st-key-(predict-.+)-reveal$/)).find(Boolean);
+      if (!name || !doc.querySelector('.st-key-presenter-banner')) return;
+      const started = Date.now();
+      let steady = 0;
+      const reveal = () => {
+        const main = doc.querySelector('[data-testid="stMain"]'), box = doc.querySelector(`.st-key-${name[1]}`);
+        const banner = doc.querySelector('.st-key-presenter-banner');
+        const over = doc.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+          && !doc.querySelector('[data-stale="true"]');
+        const answer = box && box.querySelector('[data-testid="stAlert"]');
+        if (main && banner && over && answer) {
+          // up until the box's end (the answer and its why) is on screen, never the answer's top under the banner
+          const below = box.getBoundingClientRect().bottom - (innerHeight - 8);
+          const room = answer.getBoundingClientRect().top - banner.getBoundingClientRect().bottom - 8;
+          const by = Math.max(0, Math.min(below, room));
+          main.scrollTop += by / (parseFloat(getComputedStyle(main).zoom) || 1);
+          steady = by < 1 ? steady + 1 : 0;
+        }
+        if (steady < 3 && Date.now() - started < 30000) setTimeout(reveal, 100);
+      };
+      reveal();
+    }, true);
+  }
   if (w.__qkvStageStep === STEP) return;  // a rerun of the same step: the presenter's scroll stays
   w.__qkvStageStep = STEP;
   const started = Date.now();

@@ -7,6 +7,8 @@ opens where the last page was scrolled to, and a clicker's Page Down moves the t
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -132,3 +134,32 @@ def test_the_banner_stays_in_view_while_the_page_scrolls(server, projector):
     scroll_main_to_bottom(page)
     expect(page.locator(NARRATION)).to_be_in_viewport()
     expect(page.get_by_role("button", name="Next")).to_be_in_viewport()
+
+
+@pytest.mark.parametrize("index", [i for i, s in enumerate(STEPS) if s.focus.startswith("predict-")],
+                         ids=[s.focus for s in STEPS if s.focus.startswith("predict-")])
+def test_a_revealed_answer_comes_into_view_under_the_banner(server, projector, artifacts, index):
+    page = projector
+    step = STEPS[index]
+    page.goto(f"{server.url}/{step.page.url_path}?{urlencode({**step.params, 'present': 1, 'step': index + 1})}")
+    wait_step(page, index)
+    name = step.focus
+    with rerun(page):
+        page.locator(f".st-key-{name}").get_by_role("button", name="Reveal").click()
+    why = page.locator(f".st-key-{name} [data-testid='stCaptionContainer']").last
+    expect(why).to_contain_text("Why:")
+    answer = page.locator(f".st-key-{name} [data-testid='stAlert']")
+    banner = page.locator(".st-key-presenter-banner")
+    # the answer and its why fully on screen, below the banner (the stage scrolls them in once they are drawn)
+    page.wait_for_function(
+        """([answer, why]) => {
+          const a = document.querySelector(answer), w = [...document.querySelectorAll(why)].pop();
+          const b = document.querySelector('.st-key-presenter-banner').getBoundingClientRect().bottom;
+          return a && w && a.getBoundingClientRect().top >= b - 1 && w.getBoundingClientRect().bottom <= innerHeight + 1;
+        }""",
+        arg=[f".st-key-{name} [data-testid='stAlert']", f".st-key-{name} [data-testid='stCaptionContainer']"],
+        polling=100, timeout=30_000)
+    expect(answer).to_be_in_viewport()
+    expect(banner).to_be_in_viewport()
+    page.screenshot(path=str(artifacts / f"projector-{name}-revealed.png"))
+    assert_no_exception(page)
