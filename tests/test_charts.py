@@ -153,12 +153,12 @@ def test_a_heatmap_of_a_new_shape_is_the_layout_altair_builds_for_it(options, sh
     assert canonical(matrix._heatmap_layout(options)) == canonical(layout)  # the shared layout is left as built
 
 
-def test_product_diagram_numbers_switch_colour_at_each_panels_mean():
+def test_product_diagram_numbers_switch_colour_in_the_middle_of_each_panels_range():
     weights = np.full((3, 3), 1 / 3)
     values = np.array([1.0, 2.0, 6.0])
     spec = charts.product_diagram(weights, values, weights @ values, ["a", "b", "c"])
     params = {p["name"]: p["value"] for p in spec["params"]}
-    assert params["values_mid"] == pytest.approx(3.0) and params["output_mid"] == pytest.approx(3.0)
+    assert params["values_mid"] == pytest.approx(3.5) and params["output_mid"] == pytest.approx(3.0)
     assert params["weights_mid"] == pytest.approx(1 / 3)
     assert [part["data"]["name"] for part in spec["hconcat"]] == ["weights", "values", "output"]
 
@@ -314,3 +314,24 @@ def test_lookup_score_axis_is_the_bound_not_the_data(scores):
     spec = charts.lookup_bars(["a", "b", "c"], scores, np.array([0.4, 0.3, 0.3]), score_bound=1.0)
     scale = spec["hconcat"][0]["encoding"]["x"]["scale"]
     assert scale["domain"] == [-1.0, 1.0] and scale["nice"] is False
+
+
+def test_numbers_on_a_skewed_grid_keep_their_contrast():
+    """The knockout grid's importances: most heads near 0, a few large. Every number printed in a cell must
+    stand out from the cell's viridis colour (WCAG contrast of at least 3.5)."""
+    from qkv_ui.charts.raster import viridis_quick
+
+    importance = np.random.default_rng(1).exponential(0.01, (6, 12)) ** 2  # (L, H), skewed like the real ones
+    spec = charts.head_grid(importance, set())
+    mid = next(p["value"] for p in spec["params"] if p["name"] == "cells_mid")
+    lo, hi = importance.min(), importance.max()  # the colour scale's domain (Vega's default: the data's range)
+
+    def luminance(rgb):
+        c = np.asarray(rgb, dtype=float) / 255
+        lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+        return lin @ [0.2126, 0.7152, 0.0722]
+
+    cell = luminance(viridis_quick((importance - lo) / (hi - lo)))  # (L, H)
+    text = np.where(importance > mid, 0.0, 1.0)  # black above the threshold, white below (viridis: light at the top)
+    contrast = (np.maximum(cell, text) + 0.05) / (np.minimum(cell, text) + 0.05)
+    assert contrast.min() >= 3.5, f"a number at {contrast.min():.2f}:1 against its cell"

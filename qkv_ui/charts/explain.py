@@ -20,14 +20,17 @@ MAX_BARS_WIDTH = 660  # px of the explanation rows' plot: with the axis, inside 
 GRID_CELL = 32  # px per head in the knockout grid: room for "0.002"
 
 
+_GRID_DESCRIPTION = ("Head importance: how much switching off one head alone changes the sentence embedding "
+                     "(layers down, heads across)")
+
+
 @compiled(maxsize=8)
 def _head_grid_template(n_layers: int, n_heads: int, name: str) -> alt.TopLevelMixin:
     """Layer × head heatmap (dataset ``cells``) under a click layer (dataset ``grid``: row, col, layer, head, off,
     value) that greys out switched-off heads; clicking a cell selects its (row, col) as selection ``name``."""
     base = heatmap_chart((n_layers, n_heads), "cells", row_title="layer", col_title="head",
                          value_title="1 − cosine", show_numbers=True, number_format=".3f", scheme=SEQUENTIAL,
-                         cell=GRID_CELL, label_angle=0, description="Head importance: how much switching off one "
-                         "head alone changes the sentence embedding (layers down, heads across)")
+                         cell=GRID_CELL, label_angle=0, description=_GRID_DESCRIPTION)
     # One mark per head over the heatmap: see-through where the head is on, grey where it is off. It sits on
     # top, so it takes the clicks (a mark drawn over the cells would otherwise swallow them), and draws the axes.
     over = alt.Chart(alt.NamedData("grid")).mark_rect(fill=GREY, stroke=BAR_OUTLINE, cursor="pointer").encode(
@@ -38,7 +41,7 @@ def _head_grid_template(n_layers: int, n_heads: int, name: str) -> alt.TopLevelM
                  alt.Tooltip("value:Q", title="1 − cosine alone", format=".4f")],
     ).add_params(alt.selection_point(name=name, fields=["row", "col"], on="click", clear=False))
     size = {k: base.to_dict(validate=False)[k] for k in ("width", "height")}  # at the top: a projector caps it
-    return alt.layer(base, over).properties(**size)
+    return alt.layer(base, over).properties(**size, description=_GRID_DESCRIPTION)  # the chart's label on the page
 
 
 def head_grid(importance: np.ndarray, off: Collection[tuple[int, int]], name: str = "toggle") -> dict:
