@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import re
 import signal
@@ -52,7 +51,7 @@ from dataclasses import dataclass, field
 
 from qkv_ui.pages import ATTENTION, LOOKUP, SMOOTHING
 
-from .common import ROOT, Window, rss_mb
+from .common import ROOT, Window, cpu_s, rss_mb
 from .protocol import DONE, Tab, selection
 
 LEVELS = (25, 50, 100)
@@ -265,12 +264,6 @@ def expect(ok: bool, message: str) -> None:
 
 
 # ---- measuring the server
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds a process has used."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
 
 def active_sessions(url: str) -> int:
     """The server's own count of connected sessions (Streamlit's metrics endpoint)."""

@@ -49,7 +49,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from tests.browser.helpers import IDLE
 from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, StreamlitServer
 
-from .common import ROOT, Window, rss_mb
+from .common import ROOT, Window, cpu_s, rss_mb
 
 SESSIONS = 10
 DURATION_S = 60.0
@@ -256,12 +256,6 @@ def _message_type(payload, message_class) -> str | None:
     return message.WhichOneof("type")
 
 
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds a process has used."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _browser_cpu() -> dict[int, float]:
     """CPU seconds of every Chromium process now running."""
     found = {}
@@ -269,7 +263,7 @@ def _browser_cpu() -> dict[int, float]:
         if entry.isdigit():
             try:
                 if "chrom" in open(f"/proc/{entry}/comm").read():
-                    found[int(entry)] = _cpu_s(int(entry))
+                    found[int(entry)] = cpu_s(int(entry))
             except OSError:
                 continue
     return found
@@ -305,13 +299,13 @@ async def _drive(sessions: int, duration: float) -> dict[str, float]:
             cpu: dict[str, object] = {}
 
             def open_window() -> None:  # CPU use is counted over the measured minute
-                cpu.update(server=_cpu_s(srv.proc.pid), browser=_browser_cpu(), started=time.monotonic())
+                cpu.update(server=cpu_s(srv.proc.pid), browser=_browser_cpu(), started=time.monotonic())
                 tally.measuring = True
 
             async def close_window() -> None:  # read CPU use at the deadline, before visitors close their tabs
                 await window.opened.wait()
                 await asyncio.sleep(duration)
-                cpu.update(wall=time.monotonic() - cpu["started"], server_end=_cpu_s(srv.proc.pid),
+                cpu.update(wall=time.monotonic() - cpu["started"], server_end=cpu_s(srv.proc.pid),
                            browser_end=_browser_cpu())
 
             window = Window(sessions, duration, open_window)

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from .common import cpu_s
+
 SMALL = 4096  # payloads up to this size are parsed; control messages are far smaller, deltas larger
 LOOK_S = 0.005  # during a run, the server's threads are read at most this often (as its frames arrive)
 
@@ -103,12 +105,6 @@ def sched_delta_ms(before: Sched, after: Sched) -> tuple[float, float]:
         r0, w0 = before.get(tid, (0, 0))
         ran, waited = ran + r - r0, waited + w - w0
     return ran / 1e6, waited / 1e6
-
-
-def cpu_ticks_s(pid: int) -> float:
-    """User + system CPU seconds a whole process has used (clock ticks: ended threads included)."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def split_cores(cpus) -> tuple[set[int], set[int]]:
@@ -266,7 +262,7 @@ class _Relay:
     def _readings(self) -> tuple[float, Sched, Sched]:
         if self.pid is None:
             return 0.0, {}, {}
-        return cpu_ticks_s(self.pid), sched_of([self.pid]), sched_of(self.watched)
+        return cpu_s(self.pid), sched_of([self.pid]), sched_of(self.watched)
 
     def _outgoing(self, payload: bytes, now: float, state: dict) -> None:
         msg = BackMsg()
