@@ -71,6 +71,12 @@ STAGE_JS = """
     + '[class*="st-key-predict-"] [data-testid="stButton"]';
   const TAKES_ARROWS = 'input, textarea, select, [contenteditable="true"], [role="slider"], [role="textbox"], '
     + '[role="radio"], [role="option"], [role="tab"], [role="grid"], [role="gridcell"], canvas';
+  // The run is over and no stale element is left: until then the last run's elements may still stand above
+  // a block, and removing them moves it up.
+  const runOver = () => doc.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    && !doc.querySelector('[data-stale="true"]');
+  // On-screen px to scrollTop px: the main area may be zoomed, its scrollTop is not.
+  const zoomOf = (main) => parseFloat(getComputedStyle(main).zoom) || 1;
   if (!w.__qkvStageKeys) {
     w.__qkvStageKeys = true;
     w.addEventListener('keydown', (e) => {
@@ -96,15 +102,13 @@ STAGE_JS = """
       const reveal = () => {
         const main = doc.querySelector('[data-testid="stMain"]'), box = doc.querySelector(`.st-key-${name[1]}`);
         const banner = doc.querySelector('.st-key-presenter-banner');
-        const over = doc.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]')
-          && !doc.querySelector('[data-stale="true"]');
         const answer = box && box.querySelector('[data-testid="stAlert"]');
-        if (main && banner && over && answer) {
+        if (main && banner && runOver() && answer) {
           // up until the box's end (the answer and its why) is on screen, never the answer's top under the banner
           const below = box.getBoundingClientRect().bottom - (innerHeight - 8);
           const room = answer.getBoundingClientRect().top - banner.getBoundingClientRect().bottom - 8;
           const by = Math.max(0, Math.min(below, room));
-          main.scrollTop += by / (parseFloat(getComputedStyle(main).zoom) || 1);
+          main.scrollTop += by / zoomOf(main);
           steady = by < 1 ? steady + 1 : 0;
         }
         if (steady < 3 && Date.now() - started < 30000) setTimeout(reveal, 100);
@@ -123,18 +127,14 @@ STAGE_JS = """
     const target = FOCUS ? doc.querySelector(FOCUS) : null;
     if (main && banner) {
       banner.style.backgroundColor = getComputedStyle(doc.querySelector('[data-testid="stApp"]')).backgroundColor;
-      if (target) {  // the gap is measured on screen; the main area may be zoomed, its scrollTop is not
+      if (target) {  // the gap is measured on screen
         const gap = target.getBoundingClientRect().top - banner.getBoundingClientRect().bottom - 8;
-        main.scrollTop += gap / (parseFloat(getComputedStyle(main).zoom) || 1);
+        main.scrollTop += gap / zoomOf(main);
       } else {
         main.scrollTop = 0;
       }
       const drawn = !FOCUS || (target && target.querySelector(DRAWN));  // a chart or table has rendered in it
-      // ...and the run is over: until then the last step's elements may still stand above the block, and
-      // removing them moves it up under the banner
-      const over = doc.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]')
-        && !doc.querySelector('[data-stale="true"]');
-      steady = drawn && over && lastTop !== null && Math.abs(main.scrollTop - lastTop) < 1 ? steady + 1 : 0;
+      steady = drawn && runOver() && lastTop !== null && Math.abs(main.scrollTop - lastTop) < 1 ? steady + 1 : 0;
       lastTop = main.scrollTop;
     }
     if (steady < 5 && Date.now() - started < 60000) setTimeout(place, 120);  // a cold server may take a while
