@@ -321,17 +321,14 @@ def test_numbers_on_a_skewed_grid_keep_their_contrast():
     stand out from the cell's viridis colour (WCAG contrast of at least 3.5)."""
     from qkv_ui.charts.raster import viridis_quick
 
+    from .wcag import contrast, luminance
+
     importance = np.random.default_rng(1).exponential(0.01, (6, 12)) ** 2  # (L, H), skewed like the real ones
     spec = charts.head_grid(importance, set())
     mid = next(p["value"] for p in spec["params"] if p["name"] == "cells_mid")
     lo, hi = importance.min(), importance.max()  # the colour scale's domain (Vega's default: the data's range)
 
-    def luminance(rgb):
-        c = np.asarray(rgb, dtype=float) / 255
-        lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-        return lin @ [0.2126, 0.7152, 0.0722]
-
     cell = luminance(viridis_quick((importance - lo) / (hi - lo)))  # (L, H)
     text = np.where(importance > mid, 0.0, 1.0)  # black above the threshold, white below (viridis: light at the top)
-    contrast = (np.maximum(cell, text) + 0.05) / (np.minimum(cell, text) + 0.05)
-    assert contrast.min() >= 3.5, f"a number at {contrast.min():.2f}:1 against its cell"
+    worst = contrast(cell, text).min()
+    assert worst >= 3.5, f"a number at {worst:.2f}:1 against its cell"

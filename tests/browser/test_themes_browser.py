@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
+from .. import wcag
 from .helpers import CHARTS, assert_no_exception, browser_idle, charts_still, new_page, open_view, settle
 
 VIEWS = [  # (path and query, heading, id, charts on the view)
@@ -51,14 +52,11 @@ CHART_TEXT = """() => {
 
 def luminance(css: str) -> float:
     """WCAG relative luminance of a CSS ``rgb(...)`` / ``rgba(...)`` colour."""
-    r, g, b = (int(v) / 255 for v in re.findall(r"[\d.]+", css)[:3])
-    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
-    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    return float(wcag.luminance([int(v) for v in re.findall(r"[\d.]+", css)[:3]]))
 
 
 def contrast(a: str, b: str) -> float:
-    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
+    return float(wcag.contrast(luminance(a), luminance(b)))
 
 
 @pytest.fixture
