@@ -146,9 +146,11 @@ def heatmap_params(name: str, matrix: np.ndarray, row_labels: Sequence[str], col
     # Numbers flip colour mid-scale: the middle of the colour scale's domain, which without one is the data's
     # range (Vega's default, min to max). Not the mean: on skewed data (a few large head importances) it sat
     # near the dark end, and black numbers landed on dark cells.
-    finite = m[np.isfinite(m)]
-    mid = ((domain[0] + domain[1]) / 2 if domain else (float(finite.min()) + float(finite.max())) / 2 if finite.size
-           else 0.0)
+    if domain:
+        mid = (domain[0] + domain[1]) / 2
+    else:
+        finite = m[np.isfinite(m)]
+        mid = (float(finite.min()) + float(finite.max())) / 2 if finite.size else 0.0
     return {**label_params(name, row_labels, col_labels), f"{name}_mid": mid}
 
 
