@@ -50,7 +50,7 @@ def test_url_parameters_reproduce_a_view(encoder):
     trace = encoder.trace("Cats chase mice.")
     row = trace.attentions[5, 11, 2]
     top = int(row.argmax())
-    assert f"Row 2 is one softmax" in all_text(at)
+    assert "Row 2 is one softmax" in all_text(at)
     assert f"{row[top]:.2f}, goes to token {top}" in all_text(at)
 
 

@@ -225,6 +225,11 @@ _BROWSER_IDLE = """async () => {
 }"""
 
 
+def painted(page: Page) -> None:
+    """Wait until the browser has painted two frames: what a keystroke changed is on screen, as for a person."""
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+
 def browser_idle(page: Page) -> None:
     """Let the browser finish what the page started (image loads and their handlers, fonts, painting).
 

@@ -12,7 +12,6 @@ import re
 
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from benchmarks.audience import MARKERS, Tally, Visitor, active_sessions
 from benchmarks.protocol import DONE, Tab
