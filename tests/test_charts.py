@@ -153,13 +153,13 @@ def test_a_heatmap_of_a_new_shape_is_the_layout_altair_builds_for_it(options, sh
     assert canonical(matrix._heatmap_layout(options)) == canonical(layout)  # the shared layout is left as built
 
 
-def test_product_diagram_numbers_switch_colour_in_the_middle_of_each_panels_range():
+def test_product_diagram_numbers_switch_colour_along_each_panels_own_range():
     weights = np.full((3, 3), 1 / 3)
     values = np.array([1.0, 2.0, 6.0])
     spec = charts.product_diagram(weights, values, weights @ values, ["a", "b", "c"])
     params = {p["name"]: p["value"] for p in spec["params"]}
-    assert params["values_mid"] == pytest.approx(3.5) and params["output_mid"] == pytest.approx(3.0)
-    assert params["weights_mid"] == pytest.approx(1 / 3)
+    assert params["values_range"] == [1.0, 6.0] and params["output_range"] == [3.0, 3.0]
+    assert params["weights_range"] == pytest.approx([1 / 3, 1 / 3])
     assert [part["data"]["name"] for part in spec["hconcat"]] == ["weights", "values", "output"]
 
 
@@ -316,19 +316,61 @@ def test_lookup_score_axis_is_the_bound_not_the_data(scores):
     assert scale["domain"] == [-1.0, 1.0] and scale["nice"] is False
 
 
+def number_is_black(spec: dict, values: np.ndarray) -> np.ndarray:
+    """Which of ``values`` the chart prints in black: its own colour rule, evaluated on the filled params."""
+    def conditions(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("color"), dict) and "condition" in node["color"]:
+                yield node["color"]
+            for child in node.values():
+                yield from conditions(child)
+        elif isinstance(node, list):
+            for child in node:
+                yield from conditions(child)
+
+    color = next(conditions(spec))
+    params = {p["name"]: p["value"] for p in spec["params"] if "value" in p}
+    above = eval(color["condition"]["test"].replace("datum.value", "values"), {**params, "values": values})
+    return np.where(above, color["condition"]["value"] == "black", color["value"] == "black")
+
+
 def test_numbers_on_a_skewed_grid_keep_their_contrast():
     """The knockout grid's importances: most heads near 0, a few large. Every number printed in a cell must
-    stand out from the cell's viridis colour (WCAG contrast of at least 3.5)."""
+    stand out from the cell's viridis colour by WCAG's 4.5:1 for small text."""
     from qkv_ui.charts.raster import viridis_quick
 
     from .wcag import contrast, luminance
 
     importance = np.random.default_rng(1).exponential(0.01, (6, 12)) ** 2  # (L, H), skewed like the real ones
     spec = charts.head_grid(importance, set())
-    mid = next(p["value"] for p in spec["params"] if p["name"] == "cells_mid")
     lo, hi = importance.min(), importance.max()  # the colour scale's domain (Vega's default: the data's range)
 
     cell = luminance(viridis_quick((importance - lo) / (hi - lo)))  # (L, H)
-    text = np.where(importance > mid, 0.0, 1.0)  # black above the threshold, white below (viridis: light at the top)
+    text = np.where(number_is_black(spec, importance), 0.0, 1.0)
     worst = contrast(cell, text).min()
-    assert worst >= 3.5, f"a number at {worst:.2f}:1 against its cell"
+    assert worst >= 4.5, f"a number at {worst:.2f}:1 against its cell"
+
+
+def vega_scheme(name: str) -> np.ndarray:
+    """A continuous scheme's colour stops as Streamlit's bundled Vega defines them: (n, 3), 0-255."""
+    import streamlit
+
+    bundle = next((Path(streamlit.__file__).parent / "static" / "static" / "js").glob("embed.*.js")).read_text()
+    stops = re.search(rf"[^a-z]{name}:[`\"']([0-9a-f]+)[`\"']", bundle).group(1)
+    return np.array([[int(stops[i + j:i + j + 2], 16) for j in (0, 2, 4)] for i in range(0, len(stops), 6)], float)
+
+
+@pytest.mark.parametrize("scheme", [palette.SEQUENTIAL, palette.VALUES_SCHEME, palette.VECTOR_SCHEME])
+def test_numbers_reach_4_5_to_1_on_every_colour_of_their_scheme(scheme):
+    """Everywhere along the scheme, as Vega blends its stops, the number's colour stands out by 4.5:1."""
+    from .wcag import contrast, luminance
+
+    stops = vega_scheme(scheme)
+    np.testing.assert_array_equal(palette.scheme_rgb(scheme), stops)  # our copy is Vega's
+    values = np.linspace(0.0, 1.0, 2001)
+    rgb = np.stack([np.interp(values * (len(stops) - 1), np.arange(len(stops)), c) for c in stops.T], -1)
+    spec = matrix.heatmap_chart((3, 3), "cells", show_numbers=True, scheme=scheme).to_dict(validate=False)
+    spec["params"] = [{"name": "cells_range", "value": [0.0, 1.0]}]
+    text = np.where(number_is_black(spec, values), 0.0, 1.0)
+    worst = contrast(luminance(rgb), text).min()
+    assert worst >= 4.5, f"{scheme}: a number at {worst:.2f}:1 against its cell"

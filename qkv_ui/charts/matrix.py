@@ -20,8 +20,8 @@ import pyarrow as pa
 from qkv_ui.phone import on_phone
 
 from .bars import MAX_LOOKUP_ROWS, top_rows
-from .palette import (DIVERGING, FOCUS_COLOR, LIGHT_HIGH_SCHEMES, NUMBER_ON_DARK, NUMBER_ON_LIGHT, SEQUENTIAL,
-                      VALUES_SCHEME, VECTOR_SCHEME)
+from .palette import (DIVERGING, FOCUS_COLOR, LIGHT_HIGH_SCHEMES, NUMBER_FLIP_AT, NUMBER_ON_DARK, NUMBER_ON_LIGHT,
+                      SEQUENTIAL, VALUES_SCHEME, VECTOR_SCHEME)
 from .raster import OVERVIEW_MIN_PIXELS, png_data_url, viridis_quick
 from .template import compiled, filled, names, numbers
 
@@ -70,8 +70,9 @@ def heatmap_chart(
 ) -> alt.Chart | alt.LayerChart:
     """The matrix picture's layout: cells from dataset ``name`` (a ``matrix_table``), labels from params.
 
-    Params ``<name>_rows`` and ``<name>_cols`` hold the axis labels, ``<name>_mid`` (with numbers) the
-    value at which the numbers switch between black and white: ``heatmap_params`` fills them.
+    Params ``<name>_rows`` and ``<name>_cols`` hold the axis labels, ``<name>_range`` (with numbers) the
+    colour scale's [low, high], along which the numbers switch between black and white where the scheme's
+    colour is as far from both (``palette.NUMBER_FLIP_AT``): ``heatmap_params`` fills them.
     Standalone, Streamlit sizes a chart to fit, so width and height include AXIS_ROOM for axes
     and legend; a ``panel`` of a concat is not fitted, so its size is its cells alone.
     With ``highlight``, dataset ``<name>_hl`` (row) names the row to outline, its label in bold (no rows: none).
@@ -80,7 +81,7 @@ def heatmap_chart(
     # Titles stay short: a title wider than the chart squeezes the plot.
     sizes = heatmap_sizes(shape, cell, row_cell, max_size, panel)
     gradient = sizes["gradient"]
-    rows, cols, mid, hl = f"{name}_rows", f"{name}_cols", f"{name}_mid", f"{name}_hl"
+    rows, cols, span, hl = f"{name}_rows", f"{name}_cols", f"{name}_range", f"{name}_hl"
 
     color_scale = alt.Scale(scheme=scheme, domain=list(domain) if domain else alt.Undefined)
     if scheme == DIVERGING and domain is None:  # centred on 0 by Vega, whatever data is filled in
@@ -115,11 +116,12 @@ def heatmap_chart(
         # sequential single-hue schemes ("blues") dark at the top.
         high, low = ((NUMBER_ON_LIGHT, NUMBER_ON_DARK) if scheme in LIGHT_HIGH_SCHEMES
                      else (NUMBER_ON_DARK, NUMBER_ON_LIGHT))
+        flip = f"{span}[0] + {NUMBER_FLIP_AT.get(scheme, 0.5):.4f} * ({span}[1] - {span}[0])"
         text = base.mark_text(fontSize=11).encode(
             text=alt.Text("value:Q", format=number_format),
-            color=alt.condition(f"datum.value > {mid}", alt.value(high), alt.value(low)),
+            color=alt.condition(f"datum.value > {flip}", alt.value(high), alt.value(low)),
         )
-        chart = alt.layer(chart, text).add_params(alt.param(name=mid, value=0.0))
+        chart = alt.layer(chart, text).add_params(alt.param(name=span, value=[0.0, 1.0]))
     if highlight:  # an outline around the chosen row, drawn over the cells
         outline = alt.Chart(alt.NamedData(hl)).mark_rect(fill=None, stroke=FOCUS_COLOR, strokeWidth=2.5).encode(
             x=alt.value(0), x2=alt.value("width"), y=alt.Y("row:O"))
@@ -141,17 +143,17 @@ def label_params(name: str, row_labels: Sequence[str], col_labels: Sequence[str]
 
 def heatmap_params(name: str, matrix: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str],
                    domain: tuple[float, float] | None = None) -> dict[str, object]:
-    """The param values of a ``heatmap_chart`` named ``name`` drawing ``matrix``: its labels and mid value."""
-    m = np.asarray(matrix, dtype=float)
-    # Numbers flip colour mid-scale: the middle of the colour scale's domain, which without one is the data's
-    # range (Vega's default, min to max). Not the mean: on skewed data (a few large head importances) it sat
-    # near the dark end, and black numbers landed on dark cells.
+    """The param values of a ``heatmap_chart`` named ``name`` drawing ``matrix``: its labels and colour range."""
+    # The numbers' colour follows the cell's: where it flips is a point of the colour scale's domain, which
+    # without one is the data's range (Vega's default, min to max). Not the mean: on skewed data (a few large
+    # head importances) it sat near the dark end, and black numbers landed on dark cells.
     if domain:
-        mid = (domain[0] + domain[1]) / 2
+        span = [float(domain[0]), float(domain[1])]
     else:
+        m = np.asarray(matrix, dtype=float)
         finite = m[np.isfinite(m)]
-        mid = (float(finite.min()) + float(finite.max())) / 2 if finite.size else 0.0
-    return {**label_params(name, row_labels, col_labels), f"{name}_mid": mid}
+        span = [float(finite.min()), float(finite.max())] if finite.size else [0.0, 1.0]
+    return {**label_params(name, row_labels, col_labels), f"{name}_range": span}
 
 
 Panel = tuple[np.ndarray, Sequence[str], Sequence[str], tuple[float, float] | None]  # matrix, rows, cols, domain
@@ -159,7 +161,7 @@ Panel = tuple[np.ndarray, Sequence[str], Sequence[str], tuple[float, float] | No
 
 def filled_panels(template: dict, panels: dict[str, Panel]) -> dict:
     """A template of ``heatmap_chart`` panels filled: dataset and params of each panel, by its name."""
-    wanted = {p["name"] for p in template.get("params", [])}  # a panel without numbers has no mid param
+    wanted = {p["name"] for p in template.get("params", [])}  # a panel without numbers has no range param
     params = {k: v for name, (m, rows, cols, domain) in panels.items()
               for k, v in heatmap_params(name, m, rows, cols, domain).items() if k in wanted}
     tables = {name: matrix_table(m, rows, cols) for name, (m, rows, cols, _) in panels.items()}

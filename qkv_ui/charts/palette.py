@@ -39,10 +39,42 @@ SCORE_COLORS = (VERMILLION, BLUISH_GREEN)  # raw q·k, then q·k / √d
 OVERVIEW_FRAME = "#ff4b4b"  # the selected head's frame in the all-heads overview
 NUMBER_ON_LIGHT, NUMBER_ON_DARK = "black", "white"  # numbers printed in heatmap cells
 
-# Vega's own "viridis" stops (vega-scale), which Vega interpolates linearly in RGB: the overview paints
-# its maps as images with these colours, under the legend Vega draws from the same scheme.
-_VIRIDIS_STOPS = ("440154470e61481a6c482575472f7d443a834144873d4e8a39568c35608d31688e2d708e2a788e27818e23888e21"
-                  "918d1f988b1fa08822a8842ab07f35b77943bf7154c56866cc5d7ad1518fd744a5db36bcdf27d2e21be9e51afde725")
-VIRIDIS_RGB = np.array([[int(_VIRIDIS_STOPS[i + j:i + j + 2], 16) for j in (0, 2, 4)]
-                        for i in range(0, len(_VIRIDIS_STOPS), 6)], dtype=float)  # (31, 3)
-ZERO_COLOR = "#" + _VIRIDIS_STOPS[:6]  # viridis at 0: the colour of weight 0
+# Vega's own stops (vega-scale, as Streamlit ships it) of the schemes whose cells carry numbers; Vega
+# interpolates them linearly in RGB. The overview paints its maps as images with the viridis colours, under
+# the legend Vega draws from the same scheme.
+_STOPS = {
+    "viridis": ("440154470e61481a6c482575472f7d443a834144873d4e8a39568c35608d31688e2d708e2a788e27818e23888e21918d"
+                "1f988b1fa08822a8842ab07f35b77943bf7154c56866cc5d7ad1518fd744a5db36bcdf27d2e21be9e51afde725"),
+    "cividis": ("00205100235800265d002961012b65042e670831690d346b11366c16396d1c3c6e213f6e26426e2c456e31476e374a6e"
+                "3c4d6e42506e47536d4c566d51586e555b6e5a5e6e5e616e62646f66676f6a6a706e6d717270717573727976737c7974"
+                "7f7c75827f758682768985778c8877908b78938e789691789a94789e9778a19b78a59e77a9a177aea575b2a874b6ab73"
+                "bbaf71c0b26fc5b66dc9b96acebd68d3c065d8c462ddc85fe2cb5ce7cf58ebd355f0d652f3da4ff7de4cfae249fce647"),
+    "blues": "cfe1f2bed8eca8cee58fc1de74b2d75ba3cf4592c63181bd206fb2125ca40a4a90",
+}
+
+
+def scheme_rgb(scheme: str) -> np.ndarray:
+    """A scheme's colour stops, low end first: (n, 3) floats, 0-255."""
+    stops = _STOPS[scheme]
+    return np.array([[int(stops[i + j:i + j + 2], 16) for j in (0, 2, 4)] for i in range(0, len(stops), 6)],
+                    dtype=float)  # (n, 3)
+
+
+def _number_flip_at(scheme: str) -> float:
+    """Where along the scheme (0 low, 1 high) printed numbers switch between black and white.
+
+    At the colour of relative luminance 0.179 black and white text have the same contrast, sqrt(21) = 4.58:1;
+    everywhere else the chosen one has more, so every number reaches WCAG's 4.5:1 for small text. (Switching
+    halfway instead left numbers at 3.8:1 on viridis and 2.8:1 on blues.)
+    """
+    rgb = scheme_rgb(scheme)  # (n, 3)
+    t = np.linspace(0.0, 1.0, 4001)
+    blend = np.stack([np.interp(t * (len(rgb) - 1), np.arange(len(rgb)), channel) for channel in rgb.T], -1)
+    c = blend / 255  # (4001, 3): the scheme as Vega draws it
+    luminance = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4) @ [0.2126, 0.7152, 0.0722]
+    return float(t[np.argmin(np.abs(luminance - 0.179))])
+
+
+NUMBER_FLIP_AT = {scheme: _number_flip_at(scheme) for scheme in _STOPS}
+VIRIDIS_RGB = scheme_rgb("viridis")  # (31, 3)
+ZERO_COLOR = "#" + _STOPS["viridis"][:6]  # viridis at 0: the colour of weight 0
