@@ -42,7 +42,7 @@ NUMBER_ON_LIGHT, NUMBER_ON_DARK = "black", "white"  # numbers printed in heatmap
 # Vega's own stops (vega-scale, as Streamlit ships it) of the schemes whose cells carry numbers; Vega
 # interpolates them linearly in RGB. The overview paints its maps as images with the viridis colours, under
 # the legend Vega draws from the same scheme.
-_STOPS = {
+SCHEME_STOPS = {
     "viridis": ("440154470e61481a6c482575472f7d443a834144873d4e8a39568c35608d31688e2d708e2a788e27818e23888e21918d"
                 "1f988b1fa08822a8842ab07f35b77943bf7154c56866cc5d7ad1518fd744a5db36bcdf27d2e21be9e51afde725"),
     "cividis": ("00205100235800265d002961012b65042e670831690d346b11366c16396d1c3c6e213f6e26426e2c456e31476e374a6e"
@@ -55,7 +55,7 @@ _STOPS = {
 
 def scheme_rgb(scheme: str) -> np.ndarray:
     """A scheme's colour stops, low end first: (n, 3) floats, 0-255."""
-    stops = _STOPS[scheme]
+    stops = SCHEME_STOPS[scheme]
     return np.array([[int(stops[i + j:i + j + 2], 16) for j in (0, 2, 4)] for i in range(0, len(stops), 6)],
                     dtype=float)  # (n, 3)
 
@@ -75,6 +75,6 @@ def _number_flip_at(scheme: str) -> float:
     return float(t[np.argmin(np.abs(luminance - 0.179))])
 
 
-NUMBER_FLIP_AT = {scheme: _number_flip_at(scheme) for scheme in _STOPS}
+NUMBER_FLIP_AT = {scheme: _number_flip_at(scheme) for scheme in SCHEME_STOPS}
 VIRIDIS_RGB = scheme_rgb("viridis")  # (31, 3)
-ZERO_COLOR = "#" + _STOPS["viridis"][:6]  # viridis at 0: the colour of weight 0
+ZERO_COLOR = "#" + SCHEME_STOPS["viridis"][:6]  # viridis at 0: the colour of weight 0
