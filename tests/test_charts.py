@@ -365,9 +365,8 @@ def test_numbers_reach_4_5_to_1_on_every_colour_of_their_scheme(scheme):
     from .wcag import contrast, luminance
 
     assert palette.SCHEME_STOPS[scheme] == vega_scheme_stops(scheme)  # our copy is Vega's
-    stops = palette.scheme_rgb(scheme)
     values = np.linspace(0.0, 1.0, 2001)
-    rgb = np.stack([np.interp(values * (len(stops) - 1), np.arange(len(stops)), c) for c in stops.T], -1)
+    rgb = palette.scheme_color(scheme, values)  # (2001, 3)
     spec = matrix.heatmap_chart((3, 3), "cells", show_numbers=True, scheme=scheme).to_dict(validate=False)
     spec["params"] = [{"name": "cells_range", "value": [0.0, 1.0]}]
     text = np.where(number_is_black(spec, values), 0.0, 1.0)

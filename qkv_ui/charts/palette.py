@@ -53,11 +53,24 @@ SCHEME_STOPS = {
 }
 
 
-def scheme_rgb(scheme: str) -> np.ndarray:
-    """A scheme's colour stops, low end first: (n, 3) floats, 0-255."""
-    stops = SCHEME_STOPS[scheme]
+def _rgb(stops: str) -> np.ndarray:
+    """Hex stops as (n, 3) floats, 0-255."""
     return np.array([[int(stops[i + j:i + j + 2], 16) for j in (0, 2, 4)] for i in range(0, len(stops), 6)],
                     dtype=float)  # (n, 3)
+
+
+SCHEME_RGB = {scheme: _rgb(stops) for scheme, stops in SCHEME_STOPS.items()}  # low end first
+VIRIDIS_RGB = SCHEME_RGB["viridis"]  # (31, 3)
+
+
+def scheme_color(scheme: str, t) -> np.ndarray:
+    """The scheme's colour at t in [0, 1] (clipped) as Vega draws it, its stops blended linearly in RGB:
+    float 0-255 channels of shape t.shape + (3,)."""
+    rgb = SCHEME_RGB[scheme]  # (n, 3)
+    pos = np.clip(np.asarray(t, dtype=float), 0.0, 1.0) * (len(rgb) - 1)
+    i = np.minimum(pos.astype(int), len(rgb) - 2)
+    f = (pos - i)[..., None]
+    return rgb[i] * (1 - f) + rgb[i + 1] * f
 
 
 def _number_flip_at(scheme: str) -> float:
@@ -67,14 +80,11 @@ def _number_flip_at(scheme: str) -> float:
     everywhere else the chosen one has more, so every number reaches WCAG's 4.5:1 for small text. (Switching
     halfway instead left numbers at 3.8:1 on viridis and 2.8:1 on blues.)
     """
-    rgb = scheme_rgb(scheme)  # (n, 3)
     t = np.linspace(0.0, 1.0, 4001)
-    blend = np.stack([np.interp(t * (len(rgb) - 1), np.arange(len(rgb)), channel) for channel in rgb.T], -1)
-    c = blend / 255  # (4001, 3): the scheme as Vega draws it
+    c = scheme_color(scheme, t) / 255  # (4001, 3)
     luminance = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4) @ [0.2126, 0.7152, 0.0722]
     return float(t[np.argmin(np.abs(luminance - 0.179))])
 
 
 NUMBER_FLIP_AT = {scheme: _number_flip_at(scheme) for scheme in SCHEME_STOPS}
-VIRIDIS_RGB = scheme_rgb("viridis")  # (31, 3)
 ZERO_COLOR = "#" + SCHEME_STOPS["viridis"][:6]  # viridis at 0: the colour of weight 0

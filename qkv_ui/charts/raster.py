@@ -17,7 +17,7 @@ import altair as alt
 import numpy as np
 import pyarrow as pa
 
-from .palette import OVERVIEW_FRAME, SEQUENTIAL, VIRIDIS_RGB
+from .palette import OVERVIEW_FRAME, SEQUENTIAL, scheme_color
 from .template import compiled, filled
 
 OVERVIEW_MIN_PIXELS = 32  # each map's image is at least this many pixels wide: crisp in SVG viewers that smooth
@@ -25,10 +25,7 @@ OVERVIEW_MIN_PIXELS = 32  # each map's image is at least this many pixels wide: 
 
 def viridis(t: np.ndarray) -> np.ndarray:
     """Vega's "viridis" at t in [0, 1] (clipped): uint8 RGB of shape t.shape + (3,)."""
-    pos = np.clip(np.asarray(t, dtype=float), 0.0, 1.0) * (len(VIRIDIS_RGB) - 1)
-    i = np.minimum(pos.astype(int), len(VIRIDIS_RGB) - 2)
-    f = (pos - i)[..., None]
-    return np.rint(VIRIDIS_RGB[i] * (1 - f) + VIRIDIS_RGB[i + 1] * f).astype(np.uint8)
+    return np.rint(scheme_color("viridis", t)).astype(np.uint8)
 
 
 _LEVELS = 1024  # steps of the quick viridis table: neighbours differ by at most one unit of any channel
