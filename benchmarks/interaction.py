@@ -11,6 +11,12 @@ overview, the floor, new text on /attention (Ctrl+Enter). Floor and app alternat
 noise hits both alike; each ratio divides an interaction's median by the median of the floor
 measurements taken next to it.
 
+A second reference, Streamlit's own price for what the control changes: each interaction is also
+followed by the floor page drawn with as many charts as that interaction redraws (``floor_app.py
+?charts=k``; k is counted in the warm-up round: the charts whose drawn marks changed), so
+``interaction_<name>_vs_charts_floor_ratio`` tells how much longer the app takes than Streamlit itself
+needs to redraw that many charts.
+
 What one measurement is, all on the page's own clock (``performance.now()``):
 
     key press or click (the event's timeStamp)
@@ -19,12 +25,14 @@ What one measurement is, all on the page's own clock (``performance.now()``):
       -> two animation frames have been painted          (finished_to_painted: React and Vega)
 
 Figures: ``floor_ms``, ``interaction_<name>_ms`` and ``interaction_<name>_vs_floor_ratio`` for
-sigma, head, temperature, token, headclick and text (medians of ``--rounds``, at least 7).
+sigma, head, temperature, token, headclick and text (medians of ``--rounds``, at least 7); per
+interaction also ``interaction_<name>_charts`` (k, the charts it redraws), ``floor_<k>charts_ms`` and
+``interaction_<name>_vs_charts_floor_ratio``.
 With ``--profile``, per interaction: those three shares, Chromium's own CPU counters (CDP
 ``Performance.getMetrics`` deltas: script, layout, style recalculation, all tasks) and how many
 Vega views were embedded anew (a chart whose spec changed is torn down and built again; one whose
-data alone changed is updated in place), and how many messages the rerun sent (one per element or block
-redrawn: what a live part, ``qkv_ui.live``, cuts).
+data alone changed is updated in place), how many charts were redrawn at all, and how many messages the
+rerun sent (one per element or block redrawn: what a live part, ``qkv_ui.live``, cuts).
 
 Honest limits: browser and servers share the machine (2 cores here, often busy with other work):
 rely on the same-run ratios, not the absolute milliseconds.
@@ -36,11 +44,12 @@ import argparse
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.browser.helpers import SLOW_TIMEOUT, charts_still, new_page, open_view, settle
+from tests.browser.helpers import CHARTS, SLOW_TIMEOUT, charts_still, new_page, open_view, settle
 from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, StreamlitServer
 
 from .load import BROWSER_ARGS  # four tabs, each timed while in front: no throttling of the others' timers
@@ -92,6 +101,9 @@ ARM = """() => Object.assign(window.__qkvTime, {armed: true, input: null, reques
                                             embeds: 0, messages: 0, requestedBefore: window.__qkvRuns.requested})"""
 DISARM = "() => { window.__qkvTime.armed = false; return {...window.__qkvTime}; }"
 CDP_METRICS = ("ScriptDuration", "LayoutDuration", "RecalcStyleDuration", "TaskDuration")
+# Each chart's drawn marks (SVG) as text, kept before an interaction and compared after it (outside the timing):
+# how many charts the interaction redrew. A canvas keeps no marks as text; none of these pages draws one.
+MARKS = f"""() => [...document.querySelectorAll('{CHARTS}')].map(c => c.querySelector('svg.marks')?.innerHTML ?? '')"""
 
 
 @dataclass
@@ -105,6 +117,7 @@ class Sample:
     cpu: dict[str, float]
     embeds: int
     messages: int
+    charts: int  # charts whose drawn marks changed
 
 
 class Tab:
@@ -131,6 +144,7 @@ class Tab:
         self.page.bring_to_front()  # the visitor's tab is the one in front
         settle(self.page)
         charts_still(self.page)
+        marks_before = self.page.evaluate(MARKS)
         cpu_before = self._cpu()
         self.page.evaluate(ARM)
         action(self.page)
@@ -142,11 +156,13 @@ class Tab:
         charts_still(self.page)
         m = self.page.evaluate(DISARM)
         cpu_after = self._cpu()
+        marks_after = self.page.evaluate(MARKS)
+        redrawn = sum(a != b for a, b in zip(marks_before, marks_after)) + abs(len(marks_after) - len(marks_before))
         if m["input"] is None or m["request"] is None:
             raise RuntimeError(f"no input event or no rerun request recorded: {m}")
         return Sample(m["painted"] - m["input"], m["request"] - m["input"], m["finished"] - m["request"],
                       m["painted"] - m["finished"], {k: cpu_after[k] - cpu_before[k] for k in CDP_METRICS},
-                      m["embeds"], m["messages"])
+                      m["embeds"], m["messages"], redrawn)
 
     def close(self) -> None:
         self.page.context.close()
@@ -190,17 +206,27 @@ def _new_text(k: int) -> Callable[[Page], None]:
     return submit
 
 
-def measure(rounds: int = ROUNDS) -> dict[str, list[tuple[Sample, Sample]]]:
-    """Per interaction, ``rounds`` pairs (floor sample, interaction sample) taken one after the other."""
-    pairs: dict[str, list[tuple[Sample, Sample]]] = {name: [] for name in NAMES}
+class Round(NamedTuple):
+    """One interaction timed once, between the floor (one chart) and the floor with as many charts as it redraws."""
+
+    floor: Sample
+    app: Sample
+    charts_floor: Sample
+    charts: int  # k: the charts the interaction redrew in the warm-up round, and the charts_floor page draws
+
+
+def measure(rounds: int = ROUNDS) -> dict[str, list[Round]]:
+    """Per interaction, ``rounds`` of (floor, interaction, floor with k charts) taken one after the other."""
+    out: dict[str, list[Round]] = {name: [] for name in NAMES}
     with StreamlitServer() as app, StreamlitServer(script="benchmarks/floor_app.py") as floor_srv, \
             sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + BROWSER_ARGS, headless=True)
-        floor = Tab(browser, floor_srv.url, None)
+        floors = {1: Tab(browser, floor_srv.url, None)}  # the floor page by its number of charts, opened when needed
         smoothing = Tab(browser, f"{app.url}/smoothing", "Context matters")
         lookup = Tab(browser, f"{app.url}/lookup", "Search, softly")
         attention = Tab(browser, f"{app.url}/attention", "Attention on your text")
         floor_step = _slider_step("Frequency")
+        redraws: dict[str, int] = {}  # charts each interaction redraws, as counted in the warm-up round
         for k in range(-1, rounds):  # round -1 warms every path up (first chart embeds, imports, caches)
             plan = {
                 "sigma": (smoothing, _slider_step("σ, bandwidth (time steps)")),
@@ -211,43 +237,65 @@ def measure(rounds: int = ROUNDS) -> dict[str, list[tuple[Sample, Sample]]]:
                 "text": (attention, _new_text(k)),
             }
             for name, (tab, action) in plan.items():
-                pair = (floor.time(floor_step), tab.time(action))
-                if k >= 0:
-                    pairs[name].append(pair)
-        for tab in (floor, smoothing, lookup, attention):
+                floor, sample = floors[1].time(floor_step), tab.time(action)
+                if k < 0:
+                    redraws[name] = charts = min(8, max(1, sample.charts))  # the floor page draws 1 to 8
+                    if charts not in floors:
+                        floors[charts] = Tab(browser, f"{floor_srv.url}/?charts={charts}", None)
+                    continue
+                charts = redraws[name]
+                out[name].append(Round(floor, sample, floors[charts].time(floor_step), charts))
+        for tab in (*floors.values(), smoothing, lookup, attention):
             tab.close()
         browser.close()
-    return pairs
-
-
-def figures(pairs: dict[str, list[tuple[Sample, Sample]]]) -> dict[str, float]:
-    """floor_ms, and per interaction its median and its ratio to the floor measured beside it."""
-    out = {"floor_ms": statistics.median(f.total for p in pairs.values() for f, _ in p)}
-    for name, p in pairs.items():
-        ms = statistics.median(s.total for _, s in p)
-        out[f"interaction_{name}_ms"] = ms
-        out[f"interaction_{name}_vs_floor_ratio"] = ms / statistics.median(f.total for f, _ in p)
     return out
 
 
-def profile_table(pairs: dict[str, list[tuple[Sample, Sample]]]) -> str:
-    """Where the time goes, per interaction (medians): the three shares, Chromium's CPU, Vega views embedded."""
-    floor = [f for p in pairs.values() for f, _ in p]
-    rows = [("floor", floor)] + [(name, [s for _, s in p]) for name, p in pairs.items()]
+def figures(samples: dict[str, list[Round]]) -> dict[str, float]:
+    """floor_ms, and per interaction its median, its ratio to the floor measured beside it, the charts it
+    redraws and its ratio to the floor page with that many charts."""
+    median = lambda xs: statistics.median(s.total for s in xs)  # noqa: E731
+    out = {"floor_ms": median(r.floor for rs in samples.values() for r in rs)}
+    for name, rs in samples.items():
+        ms = median(r.app for r in rs)
+        out[f"interaction_{name}_ms"] = ms
+        out[f"interaction_{name}_vs_floor_ratio"] = ms / median(r.floor for r in rs)
+        out[f"interaction_{name}_charts"] = rs[0].charts
+        out[f"interaction_{name}_vs_charts_floor_ratio"] = ms / median(r.charts_floor for r in rs)
+    for k, floors in _charts_floors(samples).items():
+        out[f"floor_{k}charts_ms"] = median(floors)
+    return out
+
+
+def _charts_floors(samples: dict[str, list[Round]]) -> dict[int, list[Sample]]:
+    """The k-chart floor measurements of every interaction, by k (ascending)."""
+    by_k: dict[int, list[Sample]] = {}
+    for rs in samples.values():
+        for r in rs:
+            by_k.setdefault(r.charts, []).append(r.charts_floor)
+    return dict(sorted(by_k.items()))
+
+
+def profile_table(samples: dict[str, list[Round]]) -> str:
+    """Where the time goes, per interaction (medians): the three shares, Chromium's CPU, Vega views embedded
+    and charts redrawn, and messages."""
+    rows = [("floor", [r.floor for rs in samples.values() for r in rs])]
+    rows += [(name, [r.app for r in rs]) for name, rs in samples.items()]
+    rows += [(f"floor, {k} ch", floors) for k, floors in _charts_floors(samples).items()]
     head = (f"{'':12s}{'total':>8s}{'in→req':>8s}{'req→fin':>8s}{'fin→2fr':>8s}"
-            f"{'script':>8s}{'layout':>8s}{'style':>8s}{'tasks':>8s}{'embeds':>8s}{'msgs':>6s}")
+            f"{'script':>8s}{'layout':>8s}{'style':>8s}{'tasks':>8s}{'embeds':>8s}{'charts':>8s}{'msgs':>6s}")
     lines = [head]
-    for name, samples in rows:
-        med = lambda f: statistics.median(f(s) for s in samples)  # noqa: E731
+    for name, rows_of in rows:
+        med = lambda f: statistics.median(f(s) for s in rows_of)  # noqa: E731
         lines.append(f"{name:12s}{med(lambda s: s.total):8.0f}{med(lambda s: s.input_to_request):8.0f}"
                      f"{med(lambda s: s.request_to_finished):8.0f}{med(lambda s: s.finished_to_painted):8.0f}"
                      + "".join(f"{med(lambda s, k=k: s.cpu[k]):8.0f}" for k in CDP_METRICS)
-                     + f"{med(lambda s: s.embeds):8.0f}{med(lambda s: s.messages):6.0f}")
+                     + f"{med(lambda s: s.embeds):8.0f}{med(lambda s: s.charts):8.0f}{med(lambda s: s.messages):6.0f}")
     return "\n".join(lines)
 
 
 def run(rounds: int = ROUNDS) -> dict[str, float]:
-    """All interaction figures (medians of ``rounds`` alternating floor / app measurements)."""
+    """All interaction figures (medians of ``rounds`` alternating floor / app / k-chart floor measurements)."""
     return figures(measure(rounds))
 
 
@@ -258,11 +306,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.rounds < 7:
         parser.error("at least 7 rounds: the figures are medians")
-    pairs = measure(args.rounds)
-    for key, value in figures(pairs).items():
+    samples = measure(args.rounds)
+    for key, value in figures(samples).items():
         print(f"{key:40s} {value:10.3f}")
     if args.profile:
-        print(profile_table(pairs))
+        print(profile_table(samples))
 
 
 if __name__ == "__main__":

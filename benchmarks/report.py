@@ -47,6 +47,12 @@ FIGURES = {
     "interaction_headclick_vs_floor_ratio": ("… ÷ the floor, same run", "≤ 1.5", lambda v: v <= 1.5),
     "interaction_text_ms": ("new text on /attention, Ctrl+Enter (ms)", "", None),
     "interaction_text_vs_floor_ratio": ("… ÷ the floor, same run", "≤ 2.5", lambda v: v <= 2.5),
+    **{f"floor_{k}charts_ms": (f"the floor page with {k} charts, all redrawn by its slider (ms)", "", None)
+       for k in range(2, 9)},
+    **{f"interaction_{name}_vs_charts_floor_ratio": (
+        f"{what} ÷ the floor page with as many charts as it redraws (`interaction_{name}_charts`), same run", "", None)
+       for name, what in (("sigma", "σ"), ("head", "head slider"), ("temperature", "temperature"),
+                          ("token", "token click"), ("headclick", "head click"), ("text", "new text"))},
     "load_p50_ms": ("10 concurrent browser sessions: p50 interaction (ms)", "", None),
     "load_p95_ms": ("… p95 interaction (ms)", "≤ 1000", lambda v: v <= 1000),
     "load_server_p95_ms": ("… p95 of the server's share: rerun request → run finished, on the websocket (ms)", "",
