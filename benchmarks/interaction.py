@@ -29,10 +29,10 @@ sigma, head, temperature, token, headclick and text (medians of ``--rounds``, at
 interaction also ``interaction_<name>_charts`` (k, the charts it redraws), ``floor_<k>charts_ms`` and
 ``interaction_<name>_vs_charts_floor_ratio``.
 With ``--profile``, per interaction: those three shares, Chromium's own CPU counters (CDP
-``Performance.getMetrics`` deltas: script, layout, style recalculation, all tasks) and how many
+``Performance.getMetrics`` deltas: script, layout, style recalculation, all tasks), how many
 Vega views were embedded anew (a chart whose spec changed is torn down and built again; one whose
-data alone changed is updated in place), how many charts were redrawn at all, and how many messages the
-rerun sent (one per element or block redrawn: what a live part, ``qkv_ui.live``, cuts).
+data alone changed is updated in place) and how many messages the rerun sent (one per element or
+block redrawn: what a live part, ``qkv_ui.live``, cuts).
 
 Honest limits: browser and servers share the machine (2 cores here, often busy with other work):
 rely on the same-run ratios, not the absolute milliseconds.
@@ -101,8 +101,9 @@ ARM = """() => Object.assign(window.__qkvTime, {armed: true, input: null, reques
                                             embeds: 0, messages: 0, requestedBefore: window.__qkvRuns.requested})"""
 DISARM = "() => { window.__qkvTime.armed = false; return {...window.__qkvTime}; }"
 CDP_METRICS = ("ScriptDuration", "LayoutDuration", "RecalcStyleDuration", "TaskDuration")
-# Each chart's drawn marks (SVG) as text, kept before an interaction and compared after it (outside the timing):
-# how many charts the interaction redrew. A canvas keeps no marks as text; none of these pages draws one.
+# Each chart's drawn marks (SVG) as text, kept before an interaction and compared after it: how many charts the
+# interaction redrew. Only in the warm-up round: the strings are garbage the timed rounds should not collect.
+# A canvas keeps no marks as text; none of these pages draws one.
 MARKS = f"""() => [...document.querySelectorAll('{CHARTS}')].map(c => c.querySelector('svg.marks')?.innerHTML ?? '')"""
 
 
@@ -117,7 +118,7 @@ class Sample:
     cpu: dict[str, float]
     embeds: int
     messages: int
-    charts: int  # charts whose drawn marks changed
+    charts: int | None  # charts whose drawn marks changed, when counted
 
 
 class Tab:
@@ -139,12 +140,15 @@ class Tab:
         metrics = {m["name"]: m["value"] for m in self.cdp.send("Performance.getMetrics")["metrics"]}
         return {name: metrics.get(name, 0.0) * 1000 for name in CDP_METRICS}  # s -> ms
 
-    def time(self, action: Callable[[Page], None]) -> Sample:
-        """Run ``action`` on a quiet page; time it up to two frames after its run finished, then let it settle."""
+    def time(self, action: Callable[[Page], None], count_charts: bool = False) -> Sample:
+        """Run ``action`` on a quiet page; time it up to two frames after its run finished, then let it settle.
+
+        ``count_charts``: also count the charts it redrew (``Sample.charts``; None otherwise).
+        """
         self.page.bring_to_front()  # the visitor's tab is the one in front
         settle(self.page)
         charts_still(self.page)
-        marks_before = self.page.evaluate(MARKS)
+        marks_before = self.page.evaluate(MARKS) if count_charts else None
         cpu_before = self._cpu()
         self.page.evaluate(ARM)
         action(self.page)
@@ -156,8 +160,10 @@ class Tab:
         charts_still(self.page)
         m = self.page.evaluate(DISARM)
         cpu_after = self._cpu()
-        marks_after = self.page.evaluate(MARKS)
-        redrawn = sum(a != b for a, b in zip(marks_before, marks_after)) + abs(len(marks_after) - len(marks_before))
+        redrawn = None
+        if count_charts:
+            marks_after = self.page.evaluate(MARKS)
+            redrawn = sum(a != b for a, b in zip(marks_before, marks_after)) + abs(len(marks_after) - len(marks_before))
         if m["input"] is None or m["request"] is None:
             raise RuntimeError(f"no input event or no rerun request recorded: {m}")
         return Sample(m["painted"] - m["input"], m["request"] - m["input"], m["finished"] - m["request"],
@@ -237,7 +243,7 @@ def measure(rounds: int = ROUNDS) -> dict[str, list[Round]]:
                 "text": (attention, _new_text(k)),
             }
             for name, (tab, action) in plan.items():
-                floor, sample = floors[1].time(floor_step), tab.time(action)
+                floor, sample = floors[1].time(floor_step), tab.time(action, count_charts=k < 0)
                 if k < 0:
                     redraws[name] = charts = min(8, max(1, sample.charts))  # the floor page draws 1 to 8
                     if charts not in floors:
@@ -278,19 +284,19 @@ def _charts_floors(samples: dict[str, list[Round]]) -> dict[int, list[Sample]]:
 
 def profile_table(samples: dict[str, list[Round]]) -> str:
     """Where the time goes, per interaction (medians): the three shares, Chromium's CPU, Vega views embedded
-    and charts redrawn, and messages."""
+    and messages; then the floor page with as many charts as the interactions redraw."""
     rows = [("floor", [r.floor for rs in samples.values() for r in rs])]
     rows += [(name, [r.app for r in rs]) for name, rs in samples.items()]
     rows += [(f"floor, {k} ch", floors) for k, floors in _charts_floors(samples).items()]
     head = (f"{'':12s}{'total':>8s}{'in→req':>8s}{'req→fin':>8s}{'fin→2fr':>8s}"
-            f"{'script':>8s}{'layout':>8s}{'style':>8s}{'tasks':>8s}{'embeds':>8s}{'charts':>8s}{'msgs':>6s}")
+            f"{'script':>8s}{'layout':>8s}{'style':>8s}{'tasks':>8s}{'embeds':>8s}{'msgs':>6s}")
     lines = [head]
     for name, rows_of in rows:
         med = lambda f: statistics.median(f(s) for s in rows_of)  # noqa: E731
         lines.append(f"{name:12s}{med(lambda s: s.total):8.0f}{med(lambda s: s.input_to_request):8.0f}"
                      f"{med(lambda s: s.request_to_finished):8.0f}{med(lambda s: s.finished_to_painted):8.0f}"
                      + "".join(f"{med(lambda s, k=k: s.cpu[k]):8.0f}" for k in CDP_METRICS)
-                     + f"{med(lambda s: s.embeds):8.0f}{med(lambda s: s.charts):8.0f}{med(lambda s: s.messages):6.0f}")
+                     + f"{med(lambda s: s.embeds):8.0f}{med(lambda s: s.messages):6.0f}")
     return "\n".join(lines)
 
 
