@@ -248,6 +248,7 @@ def measure(rounds: int = ROUNDS) -> dict[str, list[Round]]:
                     redraws[name] = charts = min(8, max(1, sample.charts))  # the floor page draws 1 to 8
                     if charts not in floors:
                         floors[charts] = Tab(browser, f"{floor_srv.url}/?charts={charts}", None)
+                        floors[charts].time(floor_step)  # its warm-up move
                     continue
                 charts = redraws[name]
                 out[name].append(Round(floor, sample, floors[charts].time(floor_step), charts))
