@@ -5,8 +5,8 @@ nothing at all above it (desktop and the projector keep their layout):
 
 - ``CSS`` (the frame adds it to every page): a chart wider than the screen (the detail map, W, the
   products of matrices) scrolls sideways inside its own box instead of pushing the page wider; so does a
-  displayed formula. Charts are not scaled down: scaled text would be unreadable and Vega would map
-  taps to the wrong cells.
+  displayed formula. The box's edge fades where there is more to scroll to: the hint that it scrolls.
+  Charts are not scaled down: scaled text would be unreadable and Vega would map taps to the wrong cells.
 - ``for_phone`` (``qkv_ui.export.show_chart`` applies it to every chart it draws): chart text that
   Streamlit's theme or our builders make 11–12 px becomes 14 px. The sizes are Vega expressions of the
   browser window's width (``on_phone``; chart builders use it too, e.g. for shorter labels), so the
@@ -71,10 +71,24 @@ def for_phone(spec: dict) -> dict:
     return out
 
 
+SCROLL_HINT_PX = 28  # how far the edge of a sideways-scrolling box fades while there is more to see that way
+
 # Our own static CSS, never built from user input. The selectors read Streamlit 1.67's DOM;
 # tests/browser/test_phone_browser.py checks the result on every view at 390 and 360 px.
+# The edge fade of a scroll box follows its scroll position (a scroll-driven animation of two lengths): the right
+# edge fades while there is more to the right, the left edge once there is more to the left. A box that fits has
+# no scroll to drive it and no fade; a browser without scroll timelines keeps the plain box. The syntax "<length>" is
+# written with a CSS escape (\3c is "<"): st.html's sanitizer drops a style element whose text holds "<" and a letter.
 CSS = f"""
 <style>
+@property --qkv-fade-start {{ syntax: "\\3c length>"; inherits: false; initial-value: 0px; }}
+@property --qkv-fade-end {{ syntax: "\\3c length>"; inherits: false; initial-value: 0px; }}
+@keyframes qkv-scroll-hint {{
+  from {{ --qkv-fade-start: 0px; --qkv-fade-end: {SCROLL_HINT_PX}px; }}
+  8% {{ --qkv-fade-start: {SCROLL_HINT_PX}px; }}
+  92% {{ --qkv-fade-end: {SCROLL_HINT_PX}px; }}
+  to {{ --qkv-fade-start: {SCROLL_HINT_PX}px; --qkv-fade-end: 0px; }}
+}}
 @media (max-width: {PHONE_MAX_WIDTH}px) {{
   [data-testid="stMain"] [data-testid="stElementContainer"]:has([data-testid="stVegaLiteChart"]),
   [data-testid="stMain"] [data-testid="stFullScreenFrame"]:has([data-testid="stVegaLiteChart"]) {{
@@ -88,6 +102,13 @@ CSS = f"""
     background: rgba(128, 128, 128, 0.55); border-radius: 3px;
   }}
   [data-testid="stMain"] .katex-display {{ max-width: 100%; overflow-x: auto; overflow-y: hidden; }}
+  [data-testid="stMain"] [data-testid="stFullScreenFrame"] > div:has(> [data-testid="stVegaLiteChart"]),
+  [data-testid="stMain"] .katex-display {{
+    --qkv-fade: linear-gradient(to right, transparent, #000 var(--qkv-fade-start),
+                                #000 calc(100% - var(--qkv-fade-end)), transparent);
+    -webkit-mask-image: var(--qkv-fade); mask-image: var(--qkv-fade);
+    animation: qkv-scroll-hint linear both; animation-timeline: scroll(self inline);
+  }}
   [data-testid="stMain"] .katex {{ font-size: 1.3em; }}
   [data-testid="stMain"] img {{ max-width: 100%; height: auto; }}
 }}

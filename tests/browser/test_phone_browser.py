@@ -1,6 +1,7 @@
 """Real browser, phone emulation (390 × 844 and 360 × 800, touch, 3× pixels): every view fits the screen's width,
 keeps its text at least 14 px, lays its blocks out without overlap, opens with the sidebar closed, and its
-controls answer taps (a slider, a token pill, the all-heads grid, a cell of the detail map, a row of W).
+controls answer taps (a slider, a token pill, the all-heads grid, a cell of the detail map, a row of W); a chart
+that scrolls sideways fades at the edge that has more to show.
 
 Screenshots land in test-artifacts/phone/.
 """
@@ -13,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from qkv_ui.attention.common import VIEWS as ATTENTION_VIEWS
-from qkv_ui.phone import PHONE_TEXT_PX
+from qkv_ui.phone import PHONE_TEXT_PX, SCROLL_HINT_PX
 
 from .helpers import CHARTS, assert_no_exception, browser_idle, charts_still, new_page, open_view, rerun
 
@@ -230,3 +231,38 @@ def test_w_fills_the_phone_and_a_tapped_row_becomes_the_focus_step(server, phone
     charts_still(page)
     w.screenshot(path=str(shots / "smoothing-w-tapped-360x800.png"))
     assert_no_exception(page)
+
+
+# The fade of each chart scroll box's left and right edge ([label, start, end, scrollable, masked]): the box around
+# each chart in the main area, as phone.CSS draws it.
+FADES = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stFullScreenFrame"] > div')]
+  .filter(box => box.querySelector(':scope > [data-testid="stVegaLiteChart"]'))
+  .map(box => {
+    const style = getComputedStyle(box);
+    return [box.querySelector('.vega-embed')?.getAttribute('aria-label')?.slice(0, 40) || 'a chart',
+            style.getPropertyValue('--qkv-fade-start').trim(), style.getPropertyValue('--qkv-fade-end').trim(),
+            box.scrollWidth > box.clientWidth, style.maskImage.startsWith('linear-gradient')];
+  })"""
+# True once the box's left and right edge fade by these lengths (the fade follows the scroll on the next frames).
+FADE_IS = """([box, start, end]) => {
+  const style = getComputedStyle(box), value = name => style.getPropertyValue(name).trim();
+  return value('--qkv-fade-start') === start && value('--qkv-fade-end') === end;
+}"""
+
+
+def test_a_box_that_scrolls_sideways_fades_at_the_edge_with_more_to_see(server, phone_page, shots):
+    page = phone_page("390x844")
+    open_view(page, f"{server.url}/attention", ATTENTION)
+    hint = f"{SCROLL_HINT_PX}px"
+    fades = page.evaluate(FADES)
+    assert [f for f in fades if f[3]], f"no chart scrolls sideways at 390 px: {fades}"
+    for label, start, end, scrolls, masked in fades:  # at the start: more to the right only; one that fits: no fade
+        assert masked and (start, end) == (("0px", hint) if scrolls else ("0px", "0px")), (label, start, end, scrolls)
+
+    detail = page.locator(CHARTS).nth(1).locator("xpath=ancestor::div[parent::*[@data-testid='stFullScreenFrame']]")
+    detail.scroll_into_view_if_needed()
+    detail.evaluate("box => { box.scrollLeft = box.scrollWidth; }")  # to the end: more to the left only
+    page.wait_for_function(FADE_IS, arg=[detail.element_handle(), hint, "0px"], polling="raf")
+    page.screenshot(path=str(shots / "attention-scrolled-390x844.png"))
+    detail.evaluate("box => { box.scrollLeft = (box.scrollWidth - box.clientWidth) / 2; }")  # halfway: both ways
+    page.wait_for_function(FADE_IS, arg=[detail.element_handle(), hint, hint], polling="raf")
