@@ -94,20 +94,20 @@ CSS = f"""
   [data-testid="stMain"] [data-testid="stFullScreenFrame"]:has([data-testid="stVegaLiteChart"]) {{
     max-width: 100%;
   }}
-  [data-testid="stMain"] [data-testid="stFullScreenFrame"] > div:has(> [data-testid="stVegaLiteChart"]) {{
-    max-width: 100%; overflow-x: auto; overflow-y: hidden; overscroll-behavior-x: contain;
-  }}
-  [data-testid="stMain"] [data-testid="stFullScreenFrame"] > div::-webkit-scrollbar {{ height: 6px; }}
-  [data-testid="stMain"] [data-testid="stFullScreenFrame"] > div::-webkit-scrollbar-thumb {{
-    background: rgba(128, 128, 128, 0.55); border-radius: 3px;
-  }}
-  [data-testid="stMain"] .katex-display {{ max-width: 100%; overflow-x: auto; overflow-y: hidden; }}
   [data-testid="stMain"] [data-testid="stFullScreenFrame"] > div:has(> [data-testid="stVegaLiteChart"]),
   [data-testid="stMain"] .katex-display {{
+    max-width: 100%; overflow-x: auto; overflow-y: hidden;
     --qkv-fade: linear-gradient(to right, transparent, #000 var(--qkv-fade-start),
                                 #000 calc(100% - var(--qkv-fade-end)), transparent);
     -webkit-mask-image: var(--qkv-fade); mask-image: var(--qkv-fade);
     animation: qkv-scroll-hint linear both; animation-timeline: scroll(self inline);
+  }}
+  [data-testid="stMain"] [data-testid="stFullScreenFrame"] > div:has(> [data-testid="stVegaLiteChart"]) {{
+    overscroll-behavior-x: contain;
+  }}
+  [data-testid="stMain"] [data-testid="stFullScreenFrame"] > div::-webkit-scrollbar {{ height: 6px; }}
+  [data-testid="stMain"] [data-testid="stFullScreenFrame"] > div::-webkit-scrollbar-thumb {{
+    background: rgba(128, 128, 128, 0.55); border-radius: 3px;
   }}
   [data-testid="stMain"] .katex {{ font-size: 1.3em; }}
   [data-testid="stMain"] img {{ max-width: 100%; height: auto; }}
